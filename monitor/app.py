@@ -1,0 +1,48 @@
+"""The composition root: builds the database, HTTP client and clock from `Settings`."""
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from monitor.config import Settings
+from monitor.fetch import Fetcher, Transport
+from monitor.store import Database
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """Everything a poll needs, passed explicitly (no module globals)."""
+
+    settings: Settings
+    db: Database
+    fetcher: Fetcher
+    clock: Clock
+    owner: str  # this process's name in leases and heartbeats
+
+
+def new_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@asynccontextmanager
+async def open_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    transport: Transport | None = None,
+    clock: Clock = utc_now,
+) -> AsyncIterator[App]:
+    """Build an `App`; the HTTP client is closed on exit (the database is the caller's)."""
+    database = db or Database(settings.database_url)
+    async with Fetcher(settings.http, transport) as fetcher:
+        yield App(settings, database, fetcher, clock, new_owner())

@@ -1,0 +1,276 @@
+"""The `monitor` command. The only module that prints and picks exit codes."""
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor import __version__, store
+from monitor.app import open_app, utc_now
+from monitor.config import Settings, load_settings
+from monitor.errors import ConfigError, StoreError
+from monitor.logs import configure_logging
+from monitor.model import PollReport
+from monitor.pipeline import poll_feed
+from monitor.redact import redact_url
+from monitor.schedule import run_until_signalled
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # something ran and failed (a feed, health)
+EXIT_INVALID = 2  # usage or configuration error
+EXIT_UNAVAILABLE = 3  # the database cannot be reached
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} error(s) in the configuration", file=sys.stderr)
+        return EXIT_INVALID
+    # One-shot commands print their own results; their logs only need to carry problems.
+    level = settings.log.level
+    if args.command != "run" and level != "debug":
+        level = "warning"
+    configure_logging(args.log_format or settings.log.format, level)
+    try:
+        return int(args.handler(settings, args))
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        description="Watch news feeds for alignment signals between states.",
+    )
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="monitor.yaml to use (default: $MONITOR_CONFIG, else ./monitor.yaml)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="log lines as key=value text or JSON (default: from the config)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the daemon in the foreground until SIGTERM")
+    run.set_defaults(handler=_run)
+
+    poll = commands.add_parser("poll", help="poll feeds once now (all, or --feed NAME)")
+    poll.add_argument("--feed", action="append", metavar="NAME", help="only this feed (repeatable)")
+    poll.add_argument("--json", action="store_true", help="one JSON object per feed")
+    poll.set_defaults(handler=_poll)
+
+    feeds = commands.add_parser("feeds", help="list feeds with their polling state")
+    feeds.add_argument("--all", action="store_true", help="include feeds no longer configured")
+    feeds.add_argument("--json", action="store_true", help="print JSON")
+    feeds.set_defaults(handler=_feeds)
+
+    items = commands.add_parser("items", help="list recently stored items")
+    items.add_argument("--feed", metavar="NAME", help="only items of this feed")
+    items.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
+    items.add_argument("--json", action="store_true", help="print JSON lines")
+    items.set_defaults(handler=_items)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_commands.add_parser("upgrade", help="apply pending schema migrations").set_defaults(
+        handler=_db_upgrade
+    )
+
+    health = commands.add_parser("health", help="exit 0 when polling is healthy, 1 otherwise")
+    health.add_argument("--json", action="store_true", help="print JSON")
+    health.set_defaults(handler=_health)
+    return parser
+
+
+def _open_db(settings: Settings) -> store.Database:
+    db = store.Database(settings.database_url)
+    db.upgrade()
+    return db
+
+
+def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    db = _open_db(settings)
+
+    async def daemon() -> None:
+        async with open_app(settings, db=db) as app:
+            await run_until_signalled(app)
+
+    asyncio.run(daemon())
+    return EXIT_OK
+
+
+def _poll(settings: Settings, args: argparse.Namespace) -> int:
+    names = args.feed or [feed.name for feed in settings.feeds]
+    unknown = sorted(set(names) - {feed.name for feed in settings.feeds})
+    if unknown:
+        print(f"error: no feed named {', '.join(unknown)} in {settings.source}", file=sys.stderr)
+        return EXIT_INVALID
+    db = _open_db(settings)
+    reports = asyncio.run(_poll_once(settings, db, names))
+    for report in reports:
+        if args.json:
+            print(json.dumps(_report_json(report), ensure_ascii=False))
+        else:
+            print(_report_line(report))
+    busy = sorted(set(names) - {r.feed for r in reports})
+    for name in busy:
+        print(f"{name}: skipped (being polled by another process, or gone)", file=sys.stderr)
+    failed = any(r.outcome in ("error", "gone") for r in reports)
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+async def _poll_once(settings: Settings, db: store.Database, names: list[str]) -> list[PollReport]:
+    async with open_app(settings, db=db) as app:
+        await asyncio.to_thread(store.sync_feeds, db, settings.feeds, app.clock())
+        states = await asyncio.to_thread(
+            store.claim_due_feeds,
+            db,
+            app.owner,
+            app.clock(),
+            settings.schedule.lease,
+            len(names),
+            names,
+        )
+        gate = asyncio.Semaphore(settings.http.workers)
+
+        async def one(state: Any) -> PollReport:
+            async with gate:
+                return await poll_feed(app, settings.feed(state.name), state)
+
+        try:
+            return list(await asyncio.gather(*(one(s) for s in states)))
+        finally:
+            await asyncio.to_thread(store.release_leases, db, app.owner)
+
+
+def _report_line(report: PollReport) -> str:
+    ms = round(report.duration.total_seconds() * 1000)
+    if report.error:
+        return f"{report.feed}: {report.outcome} [{report.error_kind}] {report.error} ({ms} ms)"
+    return (
+        f"{report.feed}: {report.outcome}, {report.items_new} new of {report.items_seen} ({ms} ms)"
+    )
+
+
+def _report_json(report: PollReport) -> dict[str, Any]:
+    data = asdict(report)
+    data["duration_ms"] = round(data.pop("duration").total_seconds() * 1000)
+    return data
+
+
+def _feeds(settings: Settings, args: argparse.Namespace) -> int:
+    db = _open_db(settings)
+    store.sync_feeds(db, settings.feeds, utc_now())
+    views = store.list_feeds(db, include_inactive=args.all)
+    if args.json:
+        for view in views:
+            data = asdict(view) | {"url": redact_url(view.url)}
+            print(json.dumps(data, default=_json_default, ensure_ascii=False))
+        return EXIT_OK
+    now = utc_now()
+    rows = [("FEED", "STATUS", "LAST SUCCESS", "NEXT DUE", "ITEMS", "LAST ERROR")]
+    for v in views:
+        error = f"[{v.last_error_kind}] {v.last_error}" if v.last_error and v.status != "ok" else ""
+        status = v.status if v.active else f"{v.status} (removed)"
+        if v.consecutive_failures > 1:
+            status += f" x{v.consecutive_failures}"
+        rows.append(
+            (
+                v.name,
+                status,
+                _ago(v.last_success_at, now),
+                _ago(v.next_poll_at, now) if v.status != "gone" else "-",
+                str(v.items),
+                error,
+            )
+        )
+    _print_table(rows)
+    return EXIT_OK
+
+
+def _items(settings: Settings, args: argparse.Namespace) -> int:
+    db = _open_db(settings)
+    found = store.recent_items(db, args.limit, args.feed)
+    if args.json:
+        for item in found:
+            print(json.dumps(asdict(item), default=_json_default, ensure_ascii=False))
+        return EXIT_OK
+    now = utc_now()
+    for item in found:
+        print(f"{_ago(item.published_at, now):>10}  {item.feed:<20} {item.title}")
+        if item.link:
+            print(f"{'':>10}  {'':<20} {item.link}")
+    return EXIT_OK
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    db = store.Database(settings.database_url)
+    db.upgrade()
+    print(f"database {redact_url(db.url)} is at the newest schema")
+    return EXIT_OK
+
+
+def _health(settings: Settings, args: argparse.Namespace) -> int:
+    db = store.Database(settings.database_url)
+    if not db.is_current():
+        print("unhealthy: database schema is not current (run `monitor db upgrade`)")
+        return EXIT_FAILURE
+    stale = max(timedelta(minutes=2), settings.schedule.tick * 4)
+    report = store.check_health(db, utc_now(), stale)
+    if args.json:
+        print(json.dumps(asdict(report)))
+    elif report.healthy:
+        print(
+            f"healthy: {report.feeds_ok} feed(s) ok, {report.feeds_failing} failing, "
+            f"daemon {', '.join(report.daemons)}"
+        )
+    else:
+        print("unhealthy: " + "; ".join(report.problems))
+    return EXIT_OK if report.healthy else EXIT_FAILURE
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    span = _span(abs(seconds))
+    return f"{span} ago" if seconds >= 0 else f"in {span}"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[-1]]).rstrip())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(type(value).__name__)

@@ -1,0 +1,252 @@
+"""Settings: monitor.yaml plus MONITOR_* environment variables, validated once, then frozen.
+
+The only module that reads the environment. Everything else receives a `Settings`.
+"""
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor import yamlpos
+from monitor.errors import ConfigError, InvalidFile, Pos, Problem
+
+ENV_PREFIX = "MONITOR_"
+ENV_CONFIG = "MONITOR_CONFIG"
+DEFAULT_CONFIG = Path("monitor.yaml")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    None: 1,
+}
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        found = _DURATION.match(value)
+        if not found:
+            raise ValueError(f"'{value}' is not a duration (use e.g. 90s, 15m, 2h, 1d)")
+        return timedelta(seconds=float(found[1]) * _DURATION_UNITS[found[2]])
+    return value
+
+
+def _size(value: Any) -> Any:
+    if isinstance(value, str):
+        found = _SIZE.match(value)
+        if not found:
+            raise ValueError(f"'{value}' is not a size (use e.g. 512KB, 10MB)")
+        unit = found[2].lower() if found[2] else None
+        return int(float(found[1]) * _SIZE_UNITS[unit])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Size = Annotated[int, BeforeValidator(_size), Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogSettings(_Strict):
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class HttpSettings(_Strict):
+    user_agent: str = "monitor/0.1 (+https://github.com/monitor-alignment/monitor)"
+    connect_timeout: Duration = timedelta(seconds=10)
+    read_timeout: Duration = timedelta(seconds=30)
+    total_timeout: Duration = timedelta(seconds=60)
+    max_body: Size = 10_000_000
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    per_host: int = Field(default=2, ge=1, le=32)
+    workers: int = Field(default=8, ge=1, le=256)
+
+
+class ScheduleSettings(_Strict):
+    tick: Duration = timedelta(seconds=5)  # how often the daemon looks for due feeds
+    lease: Duration = timedelta(minutes=5)  # a claimed feed is free again after this
+    max_backoff: Duration = timedelta(hours=6)  # failing feeds are retried at least this often
+    keep_history: Duration = timedelta(days=30)  # poll history older than this is pruned
+
+
+class Defaults(_Strict):
+    interval: Duration = timedelta(minutes=15)
+
+
+class FeedConfig(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    url: str
+    interval: Duration | None = None
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    tags: tuple[str, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+[^\s]*$", url):
+            raise ValueError(f"'{url}' is not an http(s) URL")
+        return url
+
+    @field_validator("interval")
+    @classmethod
+    def _positive(cls, interval: timedelta | None) -> timedelta | None:
+        if interval is not None and interval < timedelta(seconds=1):
+            raise ValueError("interval must be at least 1s")
+        return interval
+
+    @property
+    def every(self) -> timedelta:
+        """The polling interval (filled in from `defaults` at load time)."""
+        assert self.interval is not None
+        return self.interval
+
+
+class Settings(_Strict):
+    database_url: str = "sqlite:///data/monitor.db"
+    log: LogSettings = LogSettings()
+    http: HttpSettings = HttpSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    defaults: Defaults = Defaults()
+    feeds: tuple[FeedConfig, ...] = ()
+    source: str = Field(default="", exclude=True)  # where the settings came from, for messages
+
+    @model_validator(mode="after")
+    def _fill_intervals(self) -> Self:
+        feeds = tuple(
+            f if f.interval else f.model_copy(update={"interval": self.defaults.interval})
+            for f in self.feeds
+        )
+        object.__setattr__(self, "feeds", feeds)
+        return self
+
+    def feed(self, name: str) -> FeedConfig:
+        """The feed called `name`. Raises KeyError."""
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise KeyError(name)
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read monitor.yaml (from `path`, $MONITOR_CONFIG, else ./monitor.yaml) and MONITOR_*.
+
+    Raises:
+        ConfigError: every problem found, each with file:line:col or the variable's name.
+    """
+    env = os.environ if environ is None else environ
+    explicit = path or (Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else None)
+    chosen = explicit or DEFAULT_CONFIG
+    if not chosen.exists():
+        where = f"{chosen}" if explicit else f"{chosen} (default; use --config or {ENV_CONFIG})"
+        raise ConfigError([Problem(None, "config file not found", where=where)])
+    try:
+        doc = yamlpos.load_file(chosen)
+    except InvalidFile as exc:
+        raise ConfigError(exc.problems) from exc
+    if doc.value is None:
+        doc = yamlpos.Located({}, doc.path, doc.positions)
+    if not isinstance(doc.value, dict):
+        raise ConfigError([Problem(doc.pos_of(()), "the top level must be a mapping of settings")])
+    data, from_env = _apply_environment(doc.value, env)
+    problems = _duplicates(data, doc)
+    try:
+        settings = Settings.model_validate({**data, "source": str(chosen)})
+    except ValidationError as exc:
+        problems += [_problem(err, doc, from_env) for err in exc.errors()]
+    if problems:
+        raise ConfigError(sorted(problems, key=_order))
+    return settings
+
+
+def _apply_environment(
+    data: dict[str, Any], env: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """Overlay MONITOR_SECTION__KEY=value on the file's data; remember which keys came from env.
+
+    Variables whose first part names no setting (MONITOR_SLACK_URL …) are left alone: they are
+    secrets that other settings refer to by name.
+    """
+    merged: dict[str, Any] = dict(data)
+    sources: dict[tuple[str, ...], str] = {}
+    top_keys = set(Settings.model_fields) - {"source"}
+    for var in sorted(env):
+        if not var.startswith(ENV_PREFIX) or var == ENV_CONFIG:
+            continue
+        keys = tuple(var[len(ENV_PREFIX) :].lower().split("__"))
+        if keys[0] not in top_keys:
+            continue
+        node = merged
+        for key in keys[:-1]:
+            child = node.get(key)
+            node[key] = dict(child) if isinstance(child, dict) else {}
+            node = node[key]
+        node[keys[-1]] = yamlpos.load_scalar(env[var])
+        sources[keys] = var
+    return merged, sources
+
+
+def _duplicates(data: dict[str, Any], doc: yamlpos.Located) -> list[Problem]:
+    problems: list[Problem] = []
+    feeds = data.get("feeds")
+    if not isinstance(feeds, list):
+        return problems
+    for field in ("name", "url"):
+        seen: dict[str, int] = {}
+        for i, feed in enumerate(feeds):
+            value = feed.get(field) if isinstance(feed, dict) else None
+            if not isinstance(value, str):
+                continue
+            if value in seen:
+                first = doc.pos_of(("feeds", seen[value], field))
+                problems.append(
+                    Problem(
+                        doc.pos_of(("feeds", i, field)),
+                        f"feeds[{i}].{field}: duplicate feed {field} '{value}' "
+                        f"(first at line {first.line})",
+                    )
+                )
+            else:
+                seen[value] = i
+    return problems
+
+
+def _problem(err: Any, doc: yamlpos.Located, from_env: dict[tuple[str, ...], str]) -> Problem:
+    loc: tuple[str | int, ...] = tuple(err["loc"])
+    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown setting"
+    for keys, var in from_env.items():
+        if tuple(loc[: len(keys)]) == keys:
+            return Problem(None, f"{dotted}: {message}", where=f"{var} (environment)")
+    return Problem(doc.pos_of(loc), f"{dotted}: {message}")
+
+
+def _order(problem: Problem) -> tuple[str, int, int]:
+    pos = problem.pos or Pos(problem.where, 0, 0)
+    return (pos.path, pos.line, pos.col)

@@ -1,0 +1,124 @@
+"""Values that flow between pipeline stages: frozen, typed, free of I/O."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+Outcome = Literal["ok", "not-modified", "unchanged", "error", "gone"]
+DateSource = Literal["feed", "fetched", "clamped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators remembered from the last successful fetch."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What the server answered. `body` is None for 304 Not Modified."""
+
+    url: str  # after redirects
+    status: int
+    body: bytes | None
+    validators: Validators
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.body is None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed entry as the parser found it, before any cleaning."""
+
+    guid: str | None
+    link: str | None
+    title: str | None
+    summary_html: str | None
+    content_html: str | None
+    author: str | None
+    published: datetime | None  # aware UTC, None when missing or unparseable
+    date_text: str | None  # the date string as written in the feed
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    entries: tuple[Entry, ...]
+    title: str | None
+    language: str | None
+    version: str
+    bozo: str | None  # why the document is not well-formed, when the parser still got entries
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A normalised entry: plain NFKC text, aware-UTC date, canonical link, stable key."""
+
+    key: str  # stable per feed: hash of guid, else link, else title and date
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    author: str | None
+    published_at: datetime
+    date_source: DateSource
+    language: str | None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed's row as the scheduler and the pipeline see it."""
+
+    id: int
+    name: str
+    url: str
+    status: str
+    validators: Validators
+    body_hash: str | None
+    consecutive_failures: int
+    next_poll_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """Everything one poll learned, ready to be stored in one transaction."""
+
+    feed_id: int
+    started_at: datetime
+    finished_at: datetime
+    outcome: Outcome
+    next_poll_at: datetime
+    http_status: int | None = None
+    validators: Validators | None = None  # None: keep the stored ones
+    body_hash: str | None = None
+    body_bytes: int = 0
+    items: tuple[Item, ...] = ()
+    error_kind: str | None = None
+    error: str | None = None
+    bozo: str | None = None
+
+    @property
+    def duration(self) -> timedelta:
+        return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """What a poll did, for logs and the CLI."""
+
+    feed: str
+    outcome: Outcome
+    items_seen: int
+    items_new: int
+    duration: timedelta
+    error_kind: str | None = None
+    error: str | None = None
+    http_status: int | None = None

@@ -1,0 +1,164 @@
+"""`poll_feed`: fetch → parse → normalize → (match) → store for one feed.
+
+The daemon, `monitor poll` and the tests all call this one function. It is the single
+place where one feed's failure is caught and recorded, so it never reaches other feeds.
+"""
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from monitor import store
+from monitor.app import App
+from monitor.config import FeedConfig
+from monitor.errors import FeedGone, FetchError, ParseError, PollTimeout, RateLimited
+from monitor.model import FeedState, Item, PollReport, PollResult
+from monitor.normalize import normalize_entry
+from monitor.parse import parse_feed
+from monitor.redact import redact_url
+
+log = logging.getLogger(__name__)
+
+# Retry-After values beyond this are treated as this (a misconfigured server must not
+# silence a feed for a month).
+MAX_RETRY_AFTER = timedelta(days=1)
+
+
+async def poll_feed(app: App, feed: FeedConfig, state: FeedState) -> PollReport:
+    """Poll one feed now and store what it yields.
+
+    Raises:
+        StoreError: the result could not be stored (the lease expires and the feed is retried).
+    """
+    started = app.clock()
+    try:
+        result = await _poll(app, feed, state, started)
+    except Exception as exc:  # a bug on one hostile feed must not stop the daemon
+        log.exception("poll crashed", extra={"feed": feed.name})
+        result = _failed(app, feed, state, started, exc)
+    new_keys = await asyncio.to_thread(store.save_poll, app.db, result, app.owner)
+    report = PollReport(
+        feed=feed.name,
+        outcome=result.outcome,
+        items_seen=len(result.items),
+        items_new=len(new_keys),
+        duration=result.duration,
+        error_kind=result.error_kind,
+        error=result.error,
+        http_status=result.http_status,
+    )
+    _log(report, state, result)
+    return report
+
+
+async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime) -> PollResult:
+    try:
+        fetched = await app.fetcher.fetch(state.url, state.validators)
+    except FetchError as exc:
+        return _failed(app, feed, state, started, exc)
+    done = PollResult(
+        feed_id=state.id,
+        started_at=started,
+        finished_at=app.clock(),
+        outcome="not-modified",
+        next_poll_at=started + feed.every,
+        http_status=fetched.status,
+        validators=fetched.validators,
+    )
+    if fetched.body is None:
+        return done
+    body_hash = hashlib.sha256(fetched.body).hexdigest()
+    if body_hash == state.body_hash:
+        return replace(done, outcome="unchanged", body_bytes=len(fetched.body))
+    budget = app.settings.http.total_timeout - (app.clock() - started)
+    try:
+        items, bozo = await asyncio.wait_for(
+            asyncio.to_thread(_items, fetched.body, fetched.headers, fetched.url, feed, started),
+            timeout=max(budget.total_seconds(), 0.1),
+        )
+    except ParseError as exc:
+        return _failed(app, feed, state, started, exc, fetched.status)
+    except TimeoutError:
+        late = PollTimeout(f"parsing did not finish within the poll's {budget} budget")
+        return _failed(app, feed, state, started, late, fetched.status)
+    return replace(
+        done,
+        outcome="ok",
+        finished_at=app.clock(),
+        body_hash=body_hash,
+        body_bytes=len(fetched.body),
+        items=items,
+        bozo=bozo,
+    )
+
+
+def _items(
+    body: bytes, headers: Mapping[str, str], url: str, feed: FeedConfig, fetched_at: datetime
+) -> tuple[tuple[Item, ...], str | None]:
+    parsed = parse_feed(body, headers)
+    language = parsed.language or feed.language
+    items = tuple(
+        normalize_entry(e, feed_url=url, feed_language=language, fetched_at=fetched_at)
+        for e in parsed.entries
+    )
+    return items, parsed.bozo
+
+
+def _failed(
+    app: App,
+    feed: FeedConfig,
+    state: FeedState,
+    started: datetime,
+    exc: Exception,
+    status: int | None = None,
+) -> PollResult:
+    if isinstance(exc, FetchError | ParseError):
+        kind, message = exc.kind, str(exc)
+    else:
+        kind, message = "internal", f"internal error: {exc!r}"
+    failures = state.consecutive_failures + 1
+    delay = retry_delay(feed.every, failures, app.settings.schedule.max_backoff)
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        delay = max(delay, min(timedelta(seconds=exc.retry_after), MAX_RETRY_AFTER))
+    return PollResult(
+        feed_id=state.id,
+        started_at=started,
+        finished_at=app.clock(),
+        outcome="gone" if isinstance(exc, FeedGone) else "error",
+        next_poll_at=started + delay,
+        http_status=exc.status if isinstance(exc, FetchError) else status,
+        error_kind=kind,
+        error=message,
+    )
+
+
+def retry_delay(interval: timedelta, failures: int, cap: timedelta) -> timedelta:
+    """Exponential backoff: the interval, doubled per consecutive failure, up to `cap`
+    (never below the interval itself)."""
+    grown: timedelta = interval * (2 ** min(max(failures - 1, 0), 20))
+    return max(interval, min(grown, cap))
+
+
+def _log(report: PollReport, state: FeedState, result: PollResult) -> None:
+    fields = {
+        "feed": report.feed,
+        "outcome": report.outcome,
+        "new": report.items_new,
+        "seen": report.items_seen,
+        "ms": round(report.duration.total_seconds() * 1000),
+    }
+    if result.bozo:
+        fields["bozo"] = result.bozo
+    if report.error:
+        fields |= {
+            "kind": report.error_kind,
+            "error": report.error,
+            "url": redact_url(state.url),
+            "retry_at": result.next_poll_at.isoformat(),
+        }
+        log.warning("poll failed", extra=fields)
+    else:
+        log.info("poll done", extra=fields)

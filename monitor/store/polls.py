@@ -1,0 +1,134 @@
+"""Poll results: new items, feed state and poll history, written in one transaction."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from monitor.model import Item, PollResult
+from monitor.store.database import Database
+from monitor.store.tables import FeedRow, ItemRow, PollRow
+
+INSERT_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as `monitor items` shows it."""
+
+    feed: str
+    title: str
+    link: str | None
+    published_at: datetime
+    fetched_at: datetime
+    language: str | None
+    summary: str
+
+
+def save_poll(db: Database, result: PollResult, owner: str | None) -> list[str]:
+    """Store a poll: insert its new items, update the feed, log the poll, release the lease.
+
+    Returns the keys of the items that were new (already stored ones are skipped by
+    ON CONFLICT DO NOTHING, so a re-poll stores nothing twice).
+    """
+    with db.session() as session:
+        new_keys = _insert_items(session, db.dialect, result)
+        row = session.get(FeedRow, result.feed_id)
+        if row is not None:
+            _update_feed(row, result, owner)
+            session.add(row)
+        session.add(
+            PollRow(
+                feed_id=result.feed_id,
+                started_at=result.started_at,
+                duration_ms=round(result.duration.total_seconds() * 1000),
+                outcome=result.outcome,
+                http_status=result.http_status,
+                bytes=result.body_bytes,
+                items_seen=len(result.items),
+                items_new=len(new_keys),
+                error_kind=result.error_kind,
+                error=result.error,
+            )
+        )
+    return new_keys
+
+
+def _insert_items(session: Session, dialect: str, result: PollResult) -> list[str]:
+    unique = {item.key: item for item in result.items}  # a feed may list one entry twice
+    rows = [_item_values(item, result) for item in unique.values()]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    new_keys: list[str] = []
+    for start in range(0, len(rows), INSERT_BATCH):
+        statement = (
+            insert(ItemRow)
+            .values(rows[start : start + INSERT_BATCH])
+            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+            .returning(col(ItemRow.key))
+        )
+        new_keys += session.execute(statement).scalars().all()
+    return new_keys
+
+
+def _item_values(item: Item, result: PollResult) -> dict[str, object]:
+    return {
+        "feed_id": result.feed_id,
+        "key": item.key,
+        "guid": item.guid,
+        "link": item.link,
+        "title": item.title,
+        "summary": item.summary,
+        "author": item.author,
+        "published_at": item.published_at,
+        "date_source": item.date_source,
+        "language": item.language,
+        "tags": list(item.tags),
+        "fetched_at": result.started_at,
+    }
+
+
+def _update_feed(row: FeedRow, result: PollResult, owner: str | None) -> None:
+    row.last_polled_at = result.finished_at
+    row.next_poll_at = result.next_poll_at
+    if owner is None or row.lease_owner == owner:
+        row.lease_owner, row.lease_until = None, None
+    if result.validators is not None:
+        row.etag, row.last_modified = result.validators.etag, result.validators.last_modified
+    if result.body_hash is not None:
+        row.body_hash = result.body_hash
+    if result.outcome in ("error", "gone"):
+        row.status = result.outcome
+        row.consecutive_failures += 1
+        row.last_error_kind, row.last_error = result.error_kind, result.error
+        row.last_error_at = result.finished_at
+        return
+    row.status, row.consecutive_failures, row.last_success_at = "ok", 0, result.finished_at
+
+
+def recent_items(db: Database, limit: int, feed: str | None = None) -> list[StoredItem]:
+    query = select(ItemRow, FeedRow.name).join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
+    if feed is not None:
+        query = query.where(FeedRow.name == feed)
+    query = query.order_by(col(ItemRow.published_at).desc(), col(ItemRow.id).desc()).limit(limit)
+    with db.session() as session:
+        return [
+            StoredItem(
+                feed=name,
+                title=item.title,
+                link=item.link,
+                published_at=item.published_at,
+                fetched_at=item.fetched_at,
+                language=item.language,
+                summary=item.summary,
+            )
+            for item, name in session.exec(query)
+        ]
+
+
+def prune_history(db: Database, before: datetime) -> int:
+    """Delete poll history older than `before`. Returns how many rows went."""
+    with db.session() as session:
+        result = session.execute(delete(PollRow).where(col(PollRow.started_at) < before))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,87 @@
+"""Database tables. Rows never leave monitor.store: callers get monitor.model values."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class FeedRow(SQLModel, table=True):
+    """A feed from the config, with its polling state."""
+
+    __tablename__ = "feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    interval_s: int
+    language: str | None = Field(default=None, max_length=16)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True  # still listed in the config
+    status: str = Field(default="new", max_length=16)  # new | ok | error | gone
+    etag: str | None = Field(default=None, sa_column=Column(Text))
+    last_modified: str | None = Field(default=None, max_length=64)
+    body_hash: str | None = Field(default=None, max_length=64)
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error_kind: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    consecutive_failures: int = 0
+    next_poll_at: datetime = Field(index=True)
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = None
+    created_at: datetime
+
+
+class ItemRow(SQLModel, table=True):
+    """One entry of one feed; (feed_id, key) is unique so a re-poll stores nothing twice."""
+
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("feed_id", "key", name="uq_item_feed_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    key: str = Field(max_length=64)
+    guid: str | None = Field(default=None, sa_column=Column(Text))
+    link: str | None = Field(default=None, sa_column=Column(Text))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    author: str | None = Field(default=None, sa_column=Column(Text))
+    published_at: datetime = Field(index=True)
+    date_source: str = Field(max_length=16)
+    language: str | None = Field(default=None, max_length=16)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fetched_at: datetime = Field(index=True)
+
+
+class PollRow(SQLModel, table=True):
+    """One poll of one feed: what happened and how long it took."""
+
+    __tablename__ = "poll"
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    started_at: datetime = Field(index=True)
+    duration_ms: int
+    outcome: str = Field(max_length=16)
+    http_status: int | None = None
+    bytes: int = 0
+    items_seen: int = 0
+    items_new: int = 0
+    error_kind: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DaemonRow(SQLModel, table=True):
+    """A running daemon's heartbeat, read by `monitor health`."""
+
+    __tablename__ = "daemon"
+
+    owner: str = Field(primary_key=True, max_length=128)
+    host: str = Field(max_length=255)
+    pid: int
+    version: str = Field(max_length=32)
+    started_at: datetime
+    heartbeat_at: datetime

@@ -1,0 +1,133 @@
+"""Load YAML with the position of every key, for errors that point at file:line:col.
+
+The one YAML loader of monitor (config and rules alike). It rejects duplicate keys and
+non-scalar keys, and leaves dates as strings so validation decides what they mean.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.errors import InvalidFile, Pos, Problem
+
+Loc = tuple[str | int, ...]
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without the timestamp resolver: `from: 2024-01-01` stays a string."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A loaded YAML document and the position of each key (or list item) in it."""
+
+    value: Any
+    path: str
+    positions: Mapping[Loc, Pos] = field(default_factory=dict)
+
+    def pos_of(self, loc: Loc) -> Pos:
+        """The position of `loc`, else of its nearest ancestor that has one."""
+        for end in range(len(loc), -1, -1):
+            found = self.positions.get(tuple(loc[:end]))
+            if found is not None:
+                return found
+        return Pos(self.path, 1, 1)
+
+
+def load_text(text: str, path: str) -> Located:
+    """Parse `text` (named `path` in errors).
+
+    Raises:
+        InvalidFile: a syntax error, a duplicate key or a non-scalar key.
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = Pos(path, mark.line + 1, mark.column + 1) if mark else Pos(path, 1, 1)
+        raise InvalidFile([Problem(pos, f"invalid YAML: {exc.problem or exc}")]) from exc
+    finally:
+        loader.dispose()
+    if node is None:
+        return Located(None, path, {(): Pos(path, 1, 1)})
+    walker = _Walker(loader, path)
+    value = walker.walk(node, ())
+    if walker.problems:
+        raise InvalidFile(walker.problems)
+    return Located(value, path, walker.positions)
+
+
+def load_file(path: Path) -> Located:
+    """Read and parse a YAML file.
+
+    Raises:
+        InvalidFile: the file cannot be read or is not valid YAML.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidFile([Problem(Pos(str(path), 1, 1), f"cannot read file: {exc}")]) from exc
+    return load_text(text, str(path))
+
+
+def load_scalar(text: str) -> Any:
+    """A single value written the YAML way (`3`, `true`, `15m`), as in an environment variable.
+    Text that is not valid YAML is returned as it is."""
+    if not text.strip():
+        return text
+    try:
+        value = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except yaml.YAMLError:
+        return text
+    return value if value is None or isinstance(value, str | int | float | bool) else text
+
+
+def _pos(path: str, node: yaml.Node) -> Pos:
+    return Pos(path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Walker:
+    def __init__(self, loader: _Loader, path: str) -> None:
+        self.loader = loader
+        self.path = path
+        self.positions: dict[Loc, Pos] = {}
+        self.problems: list[Problem] = []
+
+    def walk(self, node: yaml.Node, loc: Loc) -> Any:
+        self.positions.setdefault(loc, _pos(self.path, node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.walk(item, (*loc, i)) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
+        self.loader.flatten_mapping(node)  # resolves `<<:` merge keys
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            here = _pos(self.path, key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append(Problem(here, "mapping keys must be plain words"))
+                continue
+            key = str(self.loader.construct_object(key_node))
+            if key in out:
+                first = self.positions[(*loc, key)]
+                self.problems.append(
+                    Problem(here, f"duplicate key '{key}' (first at line {first.line})")
+                )
+                continue
+            self.positions[(*loc, key)] = here
+            out[key] = self.walk(value_node, (*loc, key))
+        return out

@@ -1,0 +1,248 @@
+"""Storage on SQLite and PostgreSQL: migrations, feed sync, leases, idempotent inserts."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+from monitor import store
+from monitor.config import FeedConfig
+from monitor.model import Item, PollResult, Validators
+from monitor.store import Database
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+def feeds(*names: str, interval: int = 60) -> list[FeedConfig]:
+    return [
+        FeedConfig(name=n, url=f"http://127.0.0.1:9/{n}.xml", interval=timedelta(seconds=interval))
+        for n in names
+    ]
+
+
+def item(key: str, title: str = "t") -> Item:
+    return Item(
+        key=key,
+        guid=key,
+        link=None,
+        title=title,
+        summary="s",
+        author=None,
+        published_at=NOW,
+        date_source="feed",
+        language="en",
+    )
+
+
+def ok_result(feed_id: int, items: tuple[Item, ...]) -> PollResult:
+    return PollResult(
+        feed_id=feed_id,
+        started_at=NOW,
+        finished_at=NOW + timedelta(seconds=1),
+        outcome="ok",
+        next_poll_at=NOW + timedelta(minutes=15),
+        http_status=200,
+        validators=Validators('"abc"', "Sun, 29 Nov 2026 11:00:00 GMT"),
+        body_hash="h" * 64,
+        items=items,
+    )
+
+
+def test_migrations_create_exactly_the_model_schema(db: Database) -> None:
+    tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+
+    assert tables == set(SQLModel.metadata.tables)
+    assert db.is_current()
+    db.upgrade()  # idempotent
+
+
+def test_sync_adds_updates_and_deactivates_feeds(db: Database) -> None:
+    store.sync_feeds(db, feeds("a", "b"), NOW)
+
+    store.sync_feeds(db, feeds("b", "c", interval=120), NOW)
+
+    views = {v.name: v for v in store.list_feeds(db, include_inactive=True)}
+    assert set(views) == {"a", "b", "c"}
+    assert not views["a"].active and views["b"].active and views["c"].active
+    assert views["b"].interval == timedelta(seconds=120)
+    assert [v.name for v in store.list_feeds(db)] == ["b", "c"]
+
+
+def test_a_due_feed_is_leased_to_one_owner_only(db: Database) -> None:
+    store.sync_feeds(db, feeds("a", "b", "c"), NOW)
+
+    first = store.claim_due_feeds(db, "one", NOW, LEASE, 2)
+    second = store.claim_due_feeds(db, "two", NOW, LEASE, 10)
+
+    assert len(first) == 2 and len(second) == 1
+    assert {s.name for s in first}.isdisjoint(s.name for s in second)
+    assert store.claim_due_feeds(db, "three", NOW, LEASE, 10) == []
+
+
+def test_an_expired_lease_can_be_taken_over(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    store.claim_due_feeds(db, "crashed", NOW, LEASE, 1)
+
+    later = NOW + LEASE + timedelta(seconds=1)
+
+    assert [s.name for s in store.claim_due_feeds(db, "new", later, LEASE, 1)] == ["a"]
+
+
+def test_released_leases_are_claimable_again(db: Database) -> None:
+    store.sync_feeds(db, feeds("a", "b"), NOW)
+    store.claim_due_feeds(db, "me", NOW, LEASE, 2)
+
+    assert store.release_leases(db, "me") == 2
+    assert len(store.claim_due_feeds(db, "other", NOW, LEASE, 5)) == 2
+
+
+def test_feeds_not_yet_due_are_not_claimed_unless_named(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW + timedelta(hours=1))
+
+    assert store.claim_due_feeds(db, "me", NOW, LEASE, 5) == []
+    assert [s.name for s in store.claim_due_feeds(db, "me", NOW, LEASE, 5, ["a"])] == ["a"]
+
+
+def test_concurrent_claimers_never_share_a_feed(db: Database) -> None:
+    store.sync_feeds(db, feeds(*(f"f{i}" for i in range(60))), NOW)
+    claimed: dict[str, list[str]] = {}
+
+    def claim(owner: str) -> None:
+        names: list[str] = []
+        while batch := store.claim_due_feeds(db, owner, NOW, LEASE, 3):
+            names += [s.name for s in batch]
+        claimed[owner] = names
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    everything = [n for names in claimed.values() for n in names]
+    assert sorted(everything) == sorted(f"f{i}" for i in range(60))  # each exactly once
+
+
+def test_saving_a_poll_twice_stores_each_item_once(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    state = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0]
+
+    first = store.save_poll(db, ok_result(state.id, (item("k1"), item("k2"))), "me")
+    second = store.save_poll(db, ok_result(state.id, (item("k2"), item("k3"), item("k3"))), "me")
+
+    assert sorted(first) == ["k1", "k2"] and second == ["k3"]
+    assert len(store.recent_items(db, 10)) == 3
+
+
+def test_saving_a_poll_updates_state_and_releases_the_lease(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    state = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0]
+
+    store.save_poll(db, ok_result(state.id, (item("k1"),)), "me")
+
+    view = store.list_feeds(db)[0]
+    assert view.status == "ok" and view.items == 1 and view.leased_by is None
+    assert view.next_poll_at == NOW + timedelta(minutes=15)
+    later = store.claim_due_feeds(db, "me", NOW + timedelta(minutes=16), LEASE, 1)[0]
+    assert later.validators == Validators('"abc"', "Sun, 29 Nov 2026 11:00:00 GMT")
+    assert later.body_hash == "h" * 64
+
+
+def test_failures_count_up_and_a_success_resets_them(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    feed_id = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0].id
+    failed = PollResult(
+        feed_id=feed_id,
+        started_at=NOW,
+        finished_at=NOW,
+        outcome="error",
+        next_poll_at=NOW + timedelta(minutes=30),
+        error_kind="http",
+        error="HTTP 500",
+    )
+
+    store.save_poll(db, failed, "me")
+    store.save_poll(db, failed, "me")
+    after_failures = store.list_feeds(db)[0]
+    store.save_poll(db, ok_result(feed_id, ()), "me")
+
+    assert after_failures.consecutive_failures == 2 and after_failures.last_error == "HTTP 500"
+    assert store.list_feeds(db)[0].consecutive_failures == 0
+
+
+def test_gone_feeds_are_never_claimed(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    feed_id = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0].id
+    gone = PollResult(
+        feed_id=feed_id,
+        started_at=NOW,
+        finished_at=NOW,
+        outcome="gone",
+        next_poll_at=NOW,
+        error_kind="gone",
+        error="HTTP 410 Gone",
+    )
+
+    store.save_poll(db, gone, "me")
+
+    assert store.claim_due_feeds(db, "me", NOW + timedelta(days=1), LEASE, 1) == []
+    assert store.list_feeds(db)[0].status == "gone"
+
+
+def test_a_new_url_resets_what_was_known_about_the_feed(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    feed_id = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0].id
+    store.save_poll(db, ok_result(feed_id, ()), "me")
+
+    moved = [
+        FeedConfig(name="a", url="http://127.0.0.1:9/moved.xml", interval=timedelta(seconds=60))
+    ]
+    store.sync_feeds(db, moved, NOW)
+
+    state = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0]
+    assert state.url.endswith("moved.xml") and state.validators == Validators()
+
+
+def test_history_older_than_the_cutoff_is_pruned(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    feed_id = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0].id
+    store.save_poll(db, ok_result(feed_id, ()), "me")
+
+    assert store.prune_history(db, NOW - timedelta(days=1)) == 0
+    assert store.prune_history(db, NOW + timedelta(days=1)) == 1
+
+
+def test_health_needs_a_fresh_heartbeat(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    stale = timedelta(minutes=2)
+
+    before = store.check_health(db, NOW, stale)
+    store.beat(db, "me", "host", 1, "0.1", NOW)
+    after = store.check_health(db, NOW + timedelta(seconds=30), stale)
+    store.forget(db, "me")
+
+    assert not before.healthy and "no daemon heartbeat" in before.problems[0]
+    assert after.healthy and after.daemons == ("me",)
+    assert not store.check_health(db, NOW, stale).healthy
+
+
+def test_health_reports_overdue_feeds(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    store.beat(db, "me", "host", 1, "0.1", NOW + timedelta(hours=1))
+
+    report = store.check_health(db, NOW + timedelta(hours=1), timedelta(minutes=2))
+
+    assert not report.healthy and report.feeds_overdue == 1 and "overdue: a" in report.problems[0]
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x' / 'm.db'}")  # parent folder is created
+    db.upgrade()
+
+    with db.engine.connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+
+    assert mode == "wal"
