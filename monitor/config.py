@@ -3,14 +3,16 @@
 The only module that reads the environment. Everything else receives a `Settings`.
 """
 
+import difflib
 import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,7 +23,7 @@ from pydantic import (
 )
 
 from monitor import yamlpos
-from monitor.errors import ConfigError, InvalidFile, Pos, Problem
+from monitor.errors import ConfigError, InvalidFile, Problem
 
 ENV_PREFIX = "MONITOR_"
 ENV_CONFIG = "MONITOR_CONFIG"
@@ -63,7 +65,13 @@ def _size(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be a positive duration")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration), AfterValidator(_positive)]
 Size = Annotated[int, BeforeValidator(_size), Field(gt=0)]
 
 
@@ -97,13 +105,41 @@ class ScheduleSettings(_Strict):
 class Defaults(_Strict):
     interval: Duration = timedelta(minutes=15)
 
+    @field_validator("interval")
+    @classmethod
+    def _at_least_a_second(cls, interval: timedelta) -> timedelta:
+        if interval < timedelta(seconds=1):
+            raise ValueError("interval must be at least 1s")
+        return interval
+
+
+_FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
 
 class FeedConfig(_Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    name: str
     url: str
     interval: Duration | None = None
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    language: str | None = None
     tags: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, name: str) -> str:
+        if not _FEED_NAME.match(name):
+            raise ValueError(
+                f"'{name}' is not a feed name: use up to 64 lowercase letters, digits, "
+                "'.', '_' or '-', starting with a letter or digit"
+            )
+        return name
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, language: str | None) -> str | None:
+        if language is not None and not _LANGUAGE.match(language):
+            raise ValueError(f"'{language}' is not a language code (use e.g. en, ko, zh-Hant)")
+        return language
 
     @field_validator("url")
     @classmethod
@@ -114,7 +150,7 @@ class FeedConfig(_Strict):
 
     @field_validator("interval")
     @classmethod
-    def _positive(cls, interval: timedelta | None) -> timedelta | None:
+    def _at_least_a_second(cls, interval: timedelta | None) -> timedelta | None:
         if interval is not None and interval < timedelta(seconds=1):
             raise ValueError("interval must be at least 1s")
         return interval
@@ -137,6 +173,8 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _fill_intervals(self) -> Self:
+        # Done once here so every later stage reads `feed.every` and never consults defaults;
+        # the model is frozen, hence the object.__setattr__.
         feeds = tuple(
             f if f.interval else f.model_copy(update={"interval": self.defaults.interval})
             for f in self.feeds
@@ -240,13 +278,35 @@ def _problem(err: Any, doc: yamlpos.Located, from_env: dict[tuple[str, ...], str
     dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        message = "unknown setting"
+        message = "unknown setting" + _suggestion(loc)
     for keys, var in from_env.items():
         if tuple(loc[: len(keys)]) == keys:
             return Problem(None, f"{dotted}: {message}", where=f"{var} (environment)")
     return Problem(doc.pos_of(loc), f"{dotted}: {message}")
 
 
-def _order(problem: Problem) -> tuple[str, int, int]:
-    pos = problem.pos or Pos(problem.where, 0, 0)
-    return (pos.path, pos.line, pos.col)
+def _suggestion(loc: tuple[str | int, ...]) -> str:
+    """` (did you mean 'interval'?)` for a misspelt key, else ''."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field else None
+        nested = [
+            a
+            for a in (annotation, *get_args(annotation))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        if not nested:
+            return ""
+        model = nested[0]
+    known = [name for name in model.model_fields if name != "source"]
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _order(problem: Problem) -> tuple[int, str, int, int]:
+    if problem.pos is None:  # environment problems after the file's
+        return (1, problem.where, 0, 0)
+    return (0, problem.pos.path, problem.pos.line, problem.pos.col)

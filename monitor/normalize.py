@@ -23,43 +23,24 @@ _BLOCK_ELEMENTS = (
     "section, article, header, footer, figure, figcaption, hr, dd, dt"
 )
 _TRACKING_PARAMS = frozenset(
-    {
-        "fbclid",
-        "gclid",
-        "dclid",
-        "gbraid",
-        "wbraid",
-        "msclkid",
-        "yclid",
-        "igshid",
-        "mc_cid",
-        "mc_eid",
-        "_hsenc",
-        "_hsmi",
-        "mkt_tok",
-        "ocid",
-        "cmpid",
-        "ito",
-        "ns_mchannel",
-        "ns_source",
-        "ns_campaign",
-        "ns_linkname",
-        "ns_fee",
-        "sr_share",
-        "at_medium",
-        "at_campaign",
-        "rss",
-        "ref_src",
-        "spm",
-    }
+    "fbclid gclid dclid gbraid wbraid msclkid yclid igshid mc_cid mc_eid _hsenc _hsmi "
+    "mkt_tok ocid cmpid ito ns_mchannel ns_source ns_campaign ns_linkname ns_fee sr_share "
+    "at_medium at_campaign ref_src spm".split()
 )
-_TRACKING_PREFIXES = ("utm_", "at_", "__twitter")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_BLANK_LINES = re.compile(r"\s*\n\s*")
+_TRACKING_PREFIXES = ("utm_", "__twitter")
+_BLOCK_BREAK = "\u2029"  # marks block ends; source newlines inside a block are just spaces
+_WHITESPACE = re.compile(r"\s+")
+# Invisible characters that split words for matching ("Pyong\u00adyang"); ZWJ/ZWNJ stay.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e"))
 
 
 def normalize_entry(
-    entry: Entry, *, feed_url: str, feed_language: str | None, fetched_at: datetime
+    entry: Entry,
+    *,
+    feed_url: str,
+    feed_language: str | None,
+    fetched_at: datetime,
+    link_is_unique: bool = True,
 ) -> Item:
     """Make an `Item` from a parsed `Entry`.
 
@@ -68,13 +49,17 @@ def normalize_entry(
         feed_url: the URL the document came from; relative links are resolved against it.
         feed_language: the feed's language (from the document, else from the config).
         fetched_at: when the poll ran (aware UTC); stands in for a missing or future date.
+        link_is_unique: False when other entries of the document share this link (a feed
+            that links every entry to its home page), so the link cannot identify it.
     """
     title = html_to_text(entry.title or "")
     summary = html_to_text(entry.summary_html or entry.content_html or "")
     link = canonical_link(entry.link, feed_url) if entry.link else None
     published, source = _published(entry.published, fetched_at)
     return Item(
-        key=item_key(entry.guid, link, title, entry.date_text or "", summary),
+        key=item_key(
+            entry.guid, link if link_is_unique else None, title, entry.date_text or "", summary
+        ),
         guid=entry.guid,
         link=link,
         title=title or _first_words(summary),
@@ -92,17 +77,21 @@ def html_to_text(html: str) -> str:
     if not html:
         return ""
     if "<" not in html and "&" not in html:
-        text = html
+        text = html.replace("\n", _BLOCK_BREAK)  # plain text: its line breaks are real
     else:
         tree = LexborHTMLParser(html)
         for node in tree.css(_DROPPED_ELEMENTS):
             node.decompose()
         for node in tree.css(_BLOCK_ELEMENTS):
-            node.insert_after("\n")
+            node.insert_after(_BLOCK_BREAK)
         text = tree.body.text(separator="") if tree.body is not None else ""
+    text = "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cs", "Co") or ch.isspace() else ""
+        for ch in text.translate(_INVISIBLE)
+    )
     text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return _BLANK_LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+    lines = (_WHITESPACE.sub(" ", line).strip() for line in text.split(_BLOCK_BREAK))
+    return "\n".join(line for line in lines if line)
 
 
 def canonical_link(link: str, base: str) -> str | None:
@@ -112,6 +101,8 @@ def canonical_link(link: str, base: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     host = parts.hostname.lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     try:
         port = parts.port
     except ValueError:
@@ -153,4 +144,7 @@ def _published(value: datetime | None, fetched_at: datetime) -> tuple[datetime, 
 
 def _first_words(text: str, limit: int = 80) -> str:
     line = text.split("\n", 1)[0]
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1].rsplit(" ", 1)[0] if " " in line[: limit - 1] else line[: limit - 1]
+    return cut.rstrip(" ,;:") + "…"

@@ -18,10 +18,21 @@ import feedparser
 from monitor.errors import ParseError
 from monitor.model import Entry, ParsedFeed
 
-_PROLOG_BYTES = 65_536
-_DOCTYPE_SUBSET = re.compile(r"<!DOCTYPE[^>\[]*\[(.*?)\]\s*>", re.IGNORECASE | re.DOTALL)
+_ROOT_ELEMENT = re.compile(r"<[A-Za-z_:]")
 _ENTITY = re.compile(r"<!ENTITY", re.IGNORECASE)
 _HTML = re.compile(r"<\s*(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+_BOMLESS = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+)
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str] | None = None) -> ParsedFeed:
@@ -51,7 +62,12 @@ def parse_feed(body: bytes, headers: Mapping[str, str] | None = None) -> ParsedF
     bozo = _bozo_text(parsed)
     entries = tuple(_entry(e) for e in parsed.entries)
     if not entries and not parsed.get("version"):
-        if _HTML.search(prolog):
+        if "<" not in prolog and not _ROOT_ELEMENT.search(body[:1024].decode("latin-1")):
+            start = body[:40].decode("utf-8", errors="replace").strip()
+            raise ParseError(
+                f"not a feed: the body is not XML (starts with {start!r})", kind="not-a-feed"
+            )
+        if _HTML.search(prolog) or _HTML.search(body[:2048].decode("latin-1")):
             raise ParseError("not a feed: the server sent an HTML page", kind="not-a-feed")
         if bozo:
             raise ParseError(f"not a feed: {bozo}", kind="malformed")
@@ -69,23 +85,24 @@ def parse_feed(body: bytes, headers: Mapping[str, str] | None = None) -> ParsedF
 
 
 def _prolog_text(body: bytes) -> str:
-    head = body[:_PROLOG_BYTES]
-    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if head.startswith(bom):
-            return head[2:].decode(codec, errors="replace")
-    if head[:4] in (b"<\x00?\x00", b"<\x00!\x00"):
-        return head.decode("utf-16-le", errors="replace")
-    if head[:4] in (b"\x00<\x00?", b"\x00<\x00!"):
-        return head.decode("utf-16-be", errors="replace")
-    return head.decode("latin-1")  # ASCII-compatible: enough to find markup
+    """The document up to its root element: where a DOCTYPE and its entities must be."""
+    text = _decoded_for_scan(body)
+    root = _ROOT_ELEMENT.search(text)
+    return text[: root.start() if root else len(text)]
+
+
+def _decoded_for_scan(body: bytes) -> str:
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, errors="replace")
+    for start, codec in _BOMLESS:
+        if body.startswith(start):
+            return body.decode(codec, errors="replace")
+    return body.decode("latin-1")  # ASCII-compatible: enough to find markup
 
 
 def _declares_entities(prolog: str) -> bool:
-    subset = _DOCTYPE_SUBSET.search(prolog)
-    if subset and _ENTITY.search(subset.group(1)):
-        return True
-    # A DOCTYPE whose internal subset never closes within the prolog is refused as well.
-    return bool(_ENTITY.search(prolog)) and not _HTML.search(prolog[:200])
+    return bool(_ENTITY.search(prolog))
 
 
 def _bozo_text(parsed: Any) -> str | None:

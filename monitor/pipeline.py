@@ -7,6 +7,7 @@ place where one feed's failure is caught and recorded, so it never reaches other
 import asyncio
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -100,8 +101,15 @@ def _items(
 ) -> tuple[tuple[Item, ...], str | None]:
     parsed = parse_feed(body, headers)
     language = parsed.language or feed.language
+    links = Counter(e.link for e in parsed.entries if e.link)
     items = tuple(
-        normalize_entry(e, feed_url=url, feed_language=language, fetched_at=fetched_at)
+        normalize_entry(
+            e,
+            feed_url=url,
+            feed_language=language,
+            fetched_at=fetched_at,
+            link_is_unique=links[e.link] == 1 if e.link else True,
+        )
         for e in parsed.entries
     )
     return items, parsed.bozo

@@ -1,29 +1,57 @@
 """Hide secrets in URLs before they reach logs or the terminal."""
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+import re
 
-_SECRET_WORDS = ("token", "key", "secret", "pass", "pwd", "auth", "sig", "session", "code")
 HIDDEN = "***"
+# Query parameter names (split into words on _ - .) that carry credentials.
+_SECRET_WORDS = frozenset(
+    {
+        "token",
+        "key",
+        "apikey",
+        "secret",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "auth",
+        "authorization",
+        "sig",
+        "signature",
+        "session",
+        "sessionid",
+        "sid",
+        "code",
+        "credential",
+        "credentials",
+        "jwt",
+        "bearer",
+        "hmac",
+    }
+)
+_USERINFO = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:?#]*)(?::[^/?#]*)?@")
+_PARAM = re.compile(r"(?P<lead>[?&;#])(?P<name>[^=&;#]+)=(?P<value>[^&;#]*)")
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password and secret-looking query values replaced by ***."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return HIDDEN
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:{HIDDEN}@{hostport}" if ":" in userinfo else f"{HIDDEN}@{hostport}"
-    query = urlencode(
-        [(k, HIDDEN if _is_secret(k) else v) for k, v in parse_qsl(parts.query, True)],
-        safe="*",
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    """The URL with its password (or token-like lone user) and credential-like parameter
+    values replaced by ***.
+
+    Everything else is returned exactly as written (no re-encoding).
+    """
+    url = _USERINFO.sub(_hide_password, url, count=1)
+    return _PARAM.sub(_hide_value, url)
 
 
-def _is_secret(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+def _hide_password(found: re.Match[str]) -> str:
+    had_password = ":" in found.group(0)[len(found["scheme"]) :]
+    if had_password:
+        return f"{found['scheme']}{found['user']}:{HIDDEN}@"
+    return f"{found['scheme']}{HIDDEN}@"  # a lone user part is often a token
+
+
+def _hide_value(found: re.Match[str]) -> str:
+    words = re.split(r"[_\-.\[\]]+", found["name"].lower())
+    if _SECRET_WORDS.isdisjoint(words):
+        return found.group(0)
+    return f"{found['lead']}{found['name']}={HIDDEN}"

@@ -57,7 +57,13 @@ def load_text(text: str, path: str) -> Located:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(path, mark.line + 1, mark.column + 1) if mark else Pos(path, 1, 1)
-        raise InvalidFile([Problem(pos, f"invalid YAML: {exc.problem or exc}")]) from exc
+        message = f"invalid YAML: {exc.problem or exc}"
+        opened = exc.context_mark
+        if exc.context and opened and opened is not mark:
+            message += (
+                f" ({exc.context} that starts at line {opened.line + 1}, col {opened.column + 1})"
+            )
+        raise InvalidFile([Problem(pos, message)]) from exc
     finally:
         loader.dispose()
     if node is None:
@@ -84,14 +90,14 @@ def load_file(path: Path) -> Located:
 
 def load_scalar(text: str) -> Any:
     """A single value written the YAML way (`3`, `true`, `15m`), as in an environment variable.
-    Text that is not valid YAML is returned as it is."""
-    if not text.strip():
+    Numbers, booleans and null are typed; anything else is returned exactly as written."""
+    if not text.strip() or "#" in text:  # '#' would start a YAML comment and cut the value
         return text
     try:
         value = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.YAMLError:
         return text
-    return value if value is None or isinstance(value, str | int | float | bool) else text
+    return value if value is None or isinstance(value, int | float | bool) else text
 
 
 def _pos(path: str, node: yaml.Node) -> Pos:
@@ -114,9 +120,11 @@ class _Walker:
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
-        self.loader.flatten_mapping(node)  # resolves `<<:` merge keys
+        explicit = [pair for pair in node.value if pair[0].tag != "tag:yaml.org,2002:merge"]
+        self.loader.flatten_mapping(node)  # resolves `<<:` merge keys, merged pairs first
+        merged = node.value[: len(node.value) - len(explicit)]
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        for key_node, value_node in explicit:
             here = _pos(self.path, key_node)
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(Problem(here, "mapping keys must be plain words"))
@@ -130,4 +138,9 @@ class _Walker:
                 continue
             self.positions[(*loc, key)] = here
             out[key] = self.walk(value_node, (*loc, key))
+        for key_node, value_node in merged:  # explicit keys override merged ones
+            key = str(self.loader.construct_object(key_node))
+            if key not in out:
+                self.positions[(*loc, key)] = _pos(self.path, key_node)
+                out[key] = self.walk(value_node, (*loc, key))
         return out

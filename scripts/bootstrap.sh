@@ -1,5 +1,5 @@
-# Sourced by scripts/start and scripts/test: make .venv with Python 3.11+ and install into it.
-# Usage: . scripts/bootstrap.sh "<pip install target>"
+# Sourced by scripts/start and scripts/test: make .venv with Python 3.11+ and install
+# $MONITOR_INSTALL (".", or ".[test]") into it.
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -9,4 +9,4 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$1"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$MONITOR_INSTALL"

@@ -159,7 +159,7 @@ def test_config_errors_print_one_line_each_and_exit_2(
     assert code == EXIT_INVALID
     assert err.splitlines() == [
         f"{path}:2:3: error: http.per_host: Input should be greater than or equal to 1",
-        f"{path}:3:3: error: http.timeout: unknown setting",
+        f"{path}:3:3: error: http.timeout: unknown setting (did you mean 'read_timeout'?)",
         "2 error(s) in the configuration",
     ]
 

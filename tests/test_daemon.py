@@ -115,6 +115,32 @@ def test_a_restart_neither_repolls_early_nor_forgets(
     assert '"msg": "daemon started"' in output
 
 
+def test_daemon_polls_again_when_the_interval_comes_round(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    target = f"/feeds/{os.urandom(4).hex()}.xml"
+    feed_server.set_feed(
+        target[len("/feeds/") :],
+        b"<rss version='2.0'><channel><item><guid>1</guid><title>t</title></item></channel></rss>",
+    )
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f'database_url: "{url}"\nschedule: {{tick: 0.1s}}\n'
+        f'feeds:\n  - {{name: fast, url: "{feed_server.url(target)}", interval: 1s}}\n',
+        encoding="utf-8",
+    )
+    daemon = start_daemon(config)
+    try:
+        wait_for(lambda: feed_server.hits(target) >= 3)
+    finally:
+        code, _, output = stop(daemon)
+
+    conditional = [r for r in feed_server.requests if r.path == target][1:]
+    assert code == 0, output
+    assert all(r.headers.get("If-None-Match") for r in conditional)  # 304s after the first
+
+
 def test_daemon_refuses_to_start_on_a_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "monitor.yaml"
     config.write_text("feeds:\n  - name: x\n    url: ftp://example.org/feed\n", encoding="utf-8")

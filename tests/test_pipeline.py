@@ -119,6 +119,9 @@ def test_items_without_guid_link_or_date_keep_their_keys_across_polls(
     ("path", "kind"),
     [
         ("/feeds/malformed.xml", None),  # bozo but entries: stored
+        ("/feeds/cp1251.xml?ct=application/xml", None),  # charset only in the XML declaration
+        ("/feeds/latin1-as-utf8.xml", None),  # declared UTF-8, really Latin-1
+        ("/feeds/future-date.xml", None),
         ("/feeds/broken.xml", "malformed"),
         ("/feeds/html-page.xml", "not-a-feed"),
         ("/feeds/empty.xml", "empty"),
@@ -227,3 +230,17 @@ def test_retry_delay_doubles_up_to_the_cap(failures: int, expected: int) -> None
 
 def test_retry_delay_never_drops_below_the_interval() -> None:
     assert retry_delay(timedelta(hours=12), 3, timedelta(hours=6)) == timedelta(hours=12)
+
+
+def test_entries_that_share_one_link_are_kept_apart(db: Database, feed_server: FeedServer) -> None:
+    name = fresh("homepage-links.xml")
+    items = "".join(
+        f"<item><title>Bulletin {i}</title><link>http://example.org/</link></item>"
+        for i in range(3)
+    )
+    feed_server.set_feed(name, f"<rss version='2.0'><channel>{items}</channel></rss>".encode())
+    settings = settings_for(feed_server, home=f"/feeds/{name}")
+
+    report = poll(db, settings, "home")
+
+    assert (report.items_seen, report.items_new) == (3, 3)
