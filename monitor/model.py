@@ -104,6 +104,7 @@ class PollResult:
     error_kind: str | None = None
     error: str | None = None
     bozo: str | None = None
+    feed_title: str | None = None
 
     @property
     def duration(self) -> timedelta:

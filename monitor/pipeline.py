@@ -16,7 +16,7 @@ from monitor import store
 from monitor.app import App
 from monitor.config import FeedConfig
 from monitor.errors import FeedGone, FetchError, ParseError, PollTimeout, RateLimited
-from monitor.model import FeedState, Item, PollReport, PollResult
+from monitor.model import FeedState, Item, ParsedFeed, PollReport, PollResult
 from monitor.normalize import normalize_entry
 from monitor.parse import parse_feed
 from monitor.redact import redact_url
@@ -76,7 +76,7 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
         return replace(done, outcome="unchanged", body_bytes=len(fetched.body))
     budget = app.settings.http.total_timeout - (app.clock() - started)
     try:
-        items, bozo = await asyncio.wait_for(
+        items, parsed = await asyncio.wait_for(
             asyncio.to_thread(_items, fetched.body, fetched.headers, fetched.url, feed, started),
             timeout=max(budget.total_seconds(), 0.1),
         )
@@ -92,13 +92,14 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
         body_hash=body_hash,
         body_bytes=len(fetched.body),
         items=items,
-        bozo=bozo,
+        bozo=parsed.bozo,
+        feed_title=parsed.title,
     )
 
 
 def _items(
     body: bytes, headers: Mapping[str, str], url: str, feed: FeedConfig, fetched_at: datetime
-) -> tuple[tuple[Item, ...], str | None]:
+) -> tuple[tuple[Item, ...], ParsedFeed]:
     parsed = parse_feed(body, headers)
     language = parsed.language or feed.language
     links = Counter(e.link for e in parsed.entries if e.link)
@@ -112,7 +113,7 @@ def _items(
         )
         for e in parsed.entries
     )
-    return items, parsed.bozo
+    return items, parsed
 
 
 def _failed(

@@ -1,6 +1,7 @@
 """Storage on SQLite and PostgreSQL: migrations, feed sync, leases, idempotent inserts."""
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -246,3 +247,26 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
 
     assert mode == "wal"
+
+
+def test_migrations_match_the_table_models_column_for_column(db: Database) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+
+    assert differences == []
+
+
+def test_the_feed_title_and_parser_complaints_are_kept(db: Database) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    state = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0]
+    result = ok_result(state.id, (item("k1"),))
+
+    store.save_poll(db, replace(result, feed_title="Wire", bozo="SAXParseException: x"), "me")
+
+    assert store.list_feeds(db)[0].title == "Wire"
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT bozo FROM poll").scalar() == "SAXParseException: x"

@@ -19,6 +19,7 @@ class FeedView:
 
     name: str
     url: str
+    title: str | None  # as the feed calls itself
     active: bool
     status: str
     interval: timedelta
@@ -149,6 +150,7 @@ def _view(row: FeedRow, items: int) -> FeedView:
     return FeedView(
         name=row.name,
         url=row.url,
+        title=row.title,
         active=row.active,
         status=row.status,
         interval=timedelta(seconds=row.interval_s),

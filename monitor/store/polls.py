@@ -51,6 +51,7 @@ def save_poll(db: Database, result: PollResult, owner: str | None) -> list[str]:
                 items_new=len(new_keys),
                 error_kind=result.error_kind,
                 error=result.error,
+                bozo=result.bozo,
             )
         )
     return new_keys
@@ -98,6 +99,8 @@ def _update_feed(row: FeedRow, result: PollResult, owner: str | None) -> None:
         row.etag, row.last_modified = result.validators.etag, result.validators.last_modified
     if result.body_hash is not None:
         row.body_hash = result.body_hash
+    if result.feed_title:
+        row.title = result.feed_title
     if result.outcome in ("error", "gone"):
         row.status = result.outcome
         row.consecutive_failures += 1

@@ -72,6 +72,7 @@ class PollRow(SQLModel, table=True):
     items_new: int = 0
     error_kind: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, sa_column=Column(Text))
+    bozo: str | None = Field(default=None, sa_column=Column(Text))  # parser's complaint
 
 
 class DaemonRow(SQLModel, table=True):

@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("items_new", sa.Integer(), nullable=False),
         sa.Column("error_kind", sa.String(length=32), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("bozo", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["feed_id"],
             ["feed.id"],
