@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from monitor.config import Settings
 from monitor.fetch import Fetcher, Transport
+from monitor.rulebook import RuleBook
 from monitor.store import Database
 
 Clock = Callable[[], datetime]
@@ -28,6 +29,7 @@ class App:
     fetcher: Fetcher
     clock: Clock
     owner: str  # this process's name in leases and heartbeats
+    rules: RuleBook | None = None  # None: items are stored, nothing is matched
 
 
 def new_owner() -> str:
@@ -41,8 +43,9 @@ async def open_app(
     db: Database | None = None,
     transport: Transport | None = None,
     clock: Clock = utc_now,
+    rules: RuleBook | None = None,
 ) -> AsyncIterator[App]:
     """Build an `App`; the HTTP client is closed on exit (the database is the caller's)."""
     database = db or Database(settings.database_url)
     async with Fetcher(settings.http, transport) as fetcher:
-        yield App(settings, database, fetcher, clock, new_owner())
+        yield App(settings, database, fetcher, clock, new_owner(), rules)

@@ -3,13 +3,12 @@
 The only module that reads the environment. Everything else receives a `Settings`.
 """
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -22,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor import yamlpos
+from monitor import validation, yamlpos
 from monitor.errors import ConfigError, InvalidFile, Problem
 
 ENV_PREFIX = "MONITOR_"
@@ -164,6 +163,8 @@ class FeedConfig(_Strict):
 
 class Settings(_Strict):
     database_url: str = "sqlite:///data/monitor.db"
+    rules_dir: Path = Path("rules")  # rule files, with actors/ and vocab/ inside
+    seeds_dir: Path = Path("seeds")  # the seed digests rules cite
     log: LogSettings = LogSettings()
     http: HttpSettings = HttpSettings()
     schedule: ScheduleSettings = ScheduleSettings()
@@ -190,8 +191,13 @@ class Settings(_Strict):
         raise KeyError(name)
 
 
-def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path | None = None, environ: Mapping[str, str] | None = None, *, optional: bool = False
+) -> Settings:
     """Read monitor.yaml (from `path`, $MONITOR_CONFIG, else ./monitor.yaml) and MONITOR_*.
+
+    With `optional`, a missing default ./monitor.yaml means the built-in defaults (commands
+    such as `rules check` need no feeds); a file named explicitly must still exist.
 
     Raises:
         ConfigError: every problem found, each with file:line:col or the variable's name.
@@ -199,7 +205,9 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     explicit = path or (Path(env[ENV_CONFIG]) if env.get(ENV_CONFIG) else None)
     chosen = explicit or DEFAULT_CONFIG
-    if not chosen.exists():
+    if not chosen.exists() and optional and explicit is None:
+        chosen = Path(os.devnull)
+    elif not chosen.exists():
         where = f"{chosen}" if explicit else f"{chosen} (default; use --config or {ENV_CONFIG})"
         raise ConfigError([Problem(None, "config file not found", where=where)])
     try:
@@ -274,36 +282,11 @@ def _duplicates(data: dict[str, Any], doc: yamlpos.Located) -> list[Problem]:
 
 
 def _problem(err: Any, doc: yamlpos.Located, from_env: dict[tuple[str, ...], str]) -> Problem:
-    loc: tuple[str | int, ...] = tuple(err["loc"])
-    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        message = "unknown setting" + _suggestion(loc)
+    loc, message = validation.describe(err, Settings, unknown="unknown setting")
     for keys, var in from_env.items():
         if tuple(loc[: len(keys)]) == keys:
-            return Problem(None, f"{dotted}: {message}", where=f"{var} (environment)")
-    return Problem(doc.pos_of(loc), f"{dotted}: {message}")
-
-
-def _suggestion(loc: tuple[str | int, ...]) -> str:
-    """` (did you mean 'interval'?)` for a misspelt key, else ''."""
-    model: type[BaseModel] = Settings
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part)
-        annotation = field.annotation if field else None
-        nested = [
-            a
-            for a in (annotation, *get_args(annotation))
-            if isinstance(a, type) and issubclass(a, BaseModel)
-        ]
-        if not nested:
-            return ""
-        model = nested[0]
-    known = [name for name in model.model_fields if name != "source"]
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+            return Problem(None, message, where=f"{var} (environment)")
+    return Problem(doc.pos_of(loc), message)
 
 
 def _order(problem: Problem) -> tuple[int, str, int, int]:

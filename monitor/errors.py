@@ -36,10 +36,15 @@ class Problem:
     pos: Pos | None
     message: str
     where: str = ""  # set instead of pos for things that are not in a file (env variables)
+    severity: str = "error"  # error | warning
 
     def __str__(self) -> str:
         place = str(self.pos) if self.pos else self.where
-        return f"{place}: error: {self.message}" if place else f"error: {self.message}"
+        return (
+            f"{place}: {self.severity}: {self.message}"
+            if place
+            else f"{self.severity}: {self.message}"
+        )
 
 
 class MonitorError(Exception):
@@ -56,6 +61,10 @@ class InvalidFile(MonitorError):
 
 class ConfigError(InvalidFile):
     """monitor.yaml or a MONITOR_* variable is invalid."""
+
+
+class RuleError(InvalidFile):
+    """Rule, actor, vocabulary or seed files are invalid (or an inline example fails)."""
 
 
 class FetchError(MonitorError):

@@ -74,6 +74,29 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a rule fired: one word or phrase, where it is and what it stands for."""
+
+    kind: str  # actor | vocab | regex
+    ref: str  # actor id, vocabulary set id or the regex
+    text: str  # as written in the item
+    start: int  # offsets in the item text (title, newline, summary)
+    end: int
+    via: str = ""  # for actors: name | place | media | official:<role>
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    rule: str
+    version: str
+    level: str
+    score: float
+    item_key: str
+    sentence: str
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FeedState:
     """A feed's row as the scheduler and the pipeline see it."""
 
@@ -105,6 +128,7 @@ class PollResult:
     error: str | None = None
     bozo: str | None = None
     feed_title: str | None = None
+    matches: tuple[Match, ...] = ()  # of all items; only those of new items are stored
 
     @property
     def duration(self) -> timedelta:
@@ -120,6 +144,7 @@ class PollReport:
     items_seen: int
     items_new: int
     duration: timedelta
+    matches_new: int = 0
     error_kind: str | None = None
     error: str | None = None
     http_status: int | None = None

@@ -16,10 +16,12 @@ from monitor import store
 from monitor.app import App
 from monitor.config import FeedConfig
 from monitor.errors import FeedGone, FetchError, ParseError, PollTimeout, RateLimited
-from monitor.model import FeedState, Item, ParsedFeed, PollReport, PollResult
+from monitor.match import match_items
+from monitor.model import FeedState, Item, Match, ParsedFeed, PollReport, PollResult
 from monitor.normalize import normalize_entry
 from monitor.parse import parse_feed
 from monitor.redact import redact_url
+from monitor.ruleset import RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +42,31 @@ async def poll_feed(app: App, feed: FeedConfig, state: FeedState) -> PollReport:
     except Exception as exc:  # a bug on one hostile feed must not stop the daemon
         log.exception("poll crashed", extra={"feed": feed.name})
         result = _failed(app, feed, state, started, exc)
-    new_keys = await asyncio.to_thread(store.save_poll, app.db, result, app.owner)
+    new_keys = set(await asyncio.to_thread(store.save_poll, app.db, result, app.owner))
+    matched = [m for m in result.matches if m.item_key in new_keys]
     report = PollReport(
         feed=feed.name,
         outcome=result.outcome,
         items_seen=len(result.items),
         items_new=len(new_keys),
         duration=result.duration,
+        matches_new=len(matched),
         error_kind=result.error_kind,
         error=result.error,
         http_status=result.http_status,
     )
+    titles = {item.key: item.title for item in result.items}
+    for m in matched:
+        log.info(
+            "match",
+            extra={
+                "feed": feed.name,
+                "rule": m.rule,
+                "level": m.level,
+                "score": m.score,
+                "title": titles.get(m.item_key, ""),
+            },
+        )
     _log(report, state, result)
     return report
 
@@ -76,8 +92,11 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
         return replace(done, outcome="unchanged", body_bytes=len(fetched.body))
     budget = app.settings.http.total_timeout - (app.clock() - started)
     try:
-        items, parsed = await asyncio.wait_for(
-            asyncio.to_thread(_items, fetched.body, fetched.headers, fetched.url, feed, started),
+        ruleset = app.rules.current if app.rules else None
+        items, parsed, matches = await asyncio.wait_for(
+            asyncio.to_thread(
+                _items, fetched.body, fetched.headers, fetched.url, feed, started, ruleset
+            ),
             timeout=max(budget.total_seconds(), 0.1),
         )
     except ParseError as exc:
@@ -92,14 +111,20 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
         body_hash=body_hash,
         body_bytes=len(fetched.body),
         items=items,
+        matches=matches,
         bozo=parsed.bozo,
         feed_title=parsed.title,
     )
 
 
 def _items(
-    body: bytes, headers: Mapping[str, str], url: str, feed: FeedConfig, fetched_at: datetime
-) -> tuple[tuple[Item, ...], ParsedFeed]:
+    body: bytes,
+    headers: Mapping[str, str],
+    url: str,
+    feed: FeedConfig,
+    fetched_at: datetime,
+    ruleset: RuleSet | None,
+) -> tuple[tuple[Item, ...], ParsedFeed, tuple[Match, ...]]:
     parsed = parse_feed(body, headers)
     language = parsed.language or feed.language
     links = Counter(e.link for e in parsed.entries if e.link)
@@ -113,7 +138,8 @@ def _items(
         )
         for e in parsed.entries
     )
-    return items, parsed
+    matches = tuple(match_items(ruleset, items)) if ruleset else ()
+    return items, parsed, matches
 
 
 def _failed(

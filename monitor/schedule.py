@@ -17,13 +17,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor import __version__, store
 from monitor.app import App
 from monitor.config import FeedConfig
-from monitor.errors import StoreError
+from monitor.errors import RuleError, StoreError
 from monitor.model import FeedState
 from monitor.pipeline import poll_feed
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
+RELOAD_EVERY = timedelta(seconds=2)  # how often rule files are checked for changes
 STOP_GRACE = 3.0  # seconds in-flight polls get to finish before they are cancelled
 CANCEL_GRACE = 2.0
 
@@ -68,6 +69,16 @@ class Daemon:
             coalesce=True,
             misfire_grace_time=None,
         )
+        if self.app.rules is not None:
+            scheduler.add_job(
+                self.reload_rules,
+                "interval",
+                id="reload-rules",
+                max_instances=1,
+                seconds=RELOAD_EVERY.total_seconds(),
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         scheduler.start()
         log.info("daemon started", extra={"owner": self.app.owner, "feeds": len(self._feeds)})
         try:
@@ -113,6 +124,25 @@ class Daemon:
             return
         if pruned:
             log.info("poll history pruned", extra={"rows": pruned})
+
+    async def reload_rules(self) -> None:
+        """Swap in changed rule files if they are valid; otherwise log why and keep the old."""
+        assert self.app.rules is not None
+        try:
+            changed = await asyncio.to_thread(self.app.rules.reload_if_changed)
+        except RuleError as exc:
+            for problem in exc.problems:
+                log.error("rule reload rejected", extra={"problem": str(problem)})
+            log.error(
+                "keeping the previous rules",
+                extra={"version": self.app.rules.current.version, "errors": len(exc.problems)},
+            )
+            return
+        if changed:
+            current = self.app.rules.current
+            log.info(
+                "rules reloaded", extra={"version": current.version, "rules": len(current.rules)}
+            )
 
     async def _poll(self, feed: FeedConfig, state: FeedState) -> None:
         try:

@@ -12,6 +12,9 @@ from monitor.store import Database
 from tests.feedserver import FeedServer
 
 FEEDS_DIR = Path(__file__).parent / "data" / "feeds"
+RULES_DIR = Path(__file__).parent / "data" / "rules" / "basic"
+# Config lines that point a test's monitor.yaml at the fixture rules, not the shipped ones.
+RULES_CONFIG = f'rules_dir: "{RULES_DIR}"\nseeds_dir: "{RULES_DIR / "seeds"}"\n'
 PG_ADMIN = os.environ.get("MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

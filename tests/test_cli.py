@@ -10,6 +10,7 @@ from monitor import __version__, store
 from monitor.app import utc_now
 from monitor.cli import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, EXIT_UNAVAILABLE, main
 from monitor.store import Database
+from tests.conftest import RULES_CONFIG
 from tests.feedserver import FeedServer, closed_port
 
 
@@ -19,7 +20,7 @@ def config(tmp_path: Path, feed_server: FeedServer) -> Path:
     path.write_text(
         f"""\
 database_url: "sqlite:///{tmp_path / "data" / "monitor.db"}"
-http: {{total_timeout: 2s, max_body: 1MB}}
+{RULES_CONFIG}http: {{total_timeout: 2s, max_body: 1MB}}
 feeds:
   - {{name: basic, url: "{feed_server.url("/feeds/basic.xml")}"}}
   - {{name: atom, url: "{feed_server.url("/feeds/basic-atom.xml")}"}}
@@ -140,7 +141,7 @@ def test_an_unreachable_database_exits_3(
 ) -> None:
     path = tmp_path / "monitor.yaml"
     url = f"postgresql://monitor:pw@127.0.0.1:{closed_port()}/monitor"
-    path.write_text(f'database_url: "{url}"\n', encoding="utf-8")
+    path.write_text(f'database_url: "{url}"\n{RULES_CONFIG}', encoding="utf-8")
 
     code, out, err = run(capsys, "--config", str(path), "feeds")
 
@@ -158,9 +159,9 @@ def test_config_errors_print_one_line_each_and_exit_2(
 
     assert code == EXIT_INVALID
     assert err.splitlines() == [
-        f"{path}:2:3: error: http.per_host: Input should be greater than or equal to 1",
+        f"{path}:2:3: error: http.per_host: Input should be greater than or equal to 1 (got 0)",
         f"{path}:3:3: error: http.timeout: unknown setting (did you mean 'read_timeout'?)",
-        "2 error(s) in the configuration",
+        "2 error(s) in the configuration (1 file(s))",
     ]
 
 

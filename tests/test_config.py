@@ -190,7 +190,9 @@ def test_zero_or_negative_durations_are_rejected(
 def test_zero_feed_interval_is_rejected(tmp_path: Path) -> None:
     path = _write(tmp_path, "feeds:\n  - name: a\n    url: https://a.example/\n    interval: 0s\n")
 
-    assert _problems(path) == [f"{path}:4:5: error: feeds[0].interval: must be a positive duration"]
+    assert _problems(path) == [
+        f"{path}:4:5: error: feeds[0].interval: must be a positive duration (got '0s')"
+    ]
 
 
 # --- environment variables -----------------------------------------------------------------
@@ -295,19 +297,19 @@ def test_unrelated_monitor_variables_are_ignored(valid: Path) -> None:
             "MONITOR_HTTP__PER_HOST",
             "many",
             "MONITOR_HTTP__PER_HOST (environment): error: http.per_host: "
-            "Input should be a valid integer, unable to parse string as an integer",
+            "Input should be a valid integer, unable to parse string as an integer (got 'many')",
         ),
         (
             "MONITOR_HTTP__PER_HOST",
             "0",
             "MONITOR_HTTP__PER_HOST (environment): error: http.per_host: "
-            "Input should be greater than or equal to 1",
+            "Input should be greater than or equal to 1 (got 0)",
         ),
         (
             "MONITOR_LOG__FORMAT",
             "xml",
             "MONITOR_LOG__FORMAT (environment): error: log.format: "
-            "Input should be 'text' or 'json'",
+            "Input should be 'text' or 'json' (got 'xml')",
         ),
         (
             "MONITOR_HTTP__MAX_BODY",
@@ -338,8 +340,9 @@ def test_file_and_environment_problems_are_reported_together(tmp_path: Path) -> 
     assert sorted(problems) == sorted(
         [
             "MONITOR_HTTP__PER_HOST (environment): error: http.per_host: "
-            "Input should be greater than or equal to 1",
-            f"{path}:2:3: error: log.level: Input should be 'debug', 'info', 'warning' or 'error'",
+            "Input should be greater than or equal to 1 (got 0)",
+            f"{path}:2:3: error: log.level: Input should be 'debug', 'info', 'warning' or 'error'"
+            " (got 'loud')",
         ]
     )
 

@@ -1,6 +1,7 @@
 """`monitor run` as a real subprocess: polls on schedule, survives restarts, stops on SIGTERM."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from monitor import store
 from monitor.store import Database
+from tests.conftest import RULES_CONFIG, RULES_DIR
 from tests.feedserver import FeedServer
 
 STOP_LIMIT = 10.0
@@ -20,7 +22,7 @@ def write_config(tmp_path: Path, server: FeedServer, database_url: str) -> Path:
     config.write_text(
         f"""\
 database_url: "{database_url}"
-schedule: {{tick: 0.2s}}
+{RULES_CONFIG}schedule: {{tick: 0.2s}}
 http: {{total_timeout: 3s}}
 feeds:
   - {{name: basic, url: "{server.url("/feeds/basic.xml")}", interval: 1h}}
@@ -126,7 +128,7 @@ def test_daemon_polls_again_when_the_interval_comes_round(
     )
     config = tmp_path / "monitor.yaml"
     config.write_text(
-        f'database_url: "{url}"\nschedule: {{tick: 0.1s}}\n'
+        f'database_url: "{url}"\n{RULES_CONFIG}schedule: {{tick: 0.1s}}\n'
         f'feeds:\n  - {{name: fast, url: "{feed_server.url(target)}", interval: 1s}}\n',
         encoding="utf-8",
     )
@@ -180,7 +182,7 @@ def test_two_daemons_on_one_postgresql_never_poll_a_feed_twice(
     )
     config = tmp_path / "monitor.yaml"
     config.write_text(
-        f'database_url: "{pg_url}"\nschedule: {{tick: 0.1s}}\nhttp: {{workers: 3}}\n'
+        f'database_url: "{pg_url}"\n{RULES_CONFIG}schedule: {{tick: 0.1s}}\nhttp: {{workers: 3}}\n'
         f"feeds:\n{feeds}\n",
         encoding="utf-8",
     )
@@ -197,3 +199,67 @@ def test_two_daemons_on_one_postgresql_never_poll_a_feed_twice(
     assert all(code == 0 for code, _, _ in results), results
     assert [feed_server.hits(f"/feeds/{n}") for n in names] == [1] * 24
     assert all(v.items == 1 for v in views)
+
+
+def test_daemon_records_matches_and_hot_reloads_rules(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    target = f"{os.urandom(4).hex()}.xml"
+    feed_server.set_feed(target, rss_bytes("Alphaland ships artillery to Betania"))
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        f'database_url: "{url}"\nrules_dir: "{rules}"\nseeds_dir: "{rules / "seeds"}"\n'
+        f"schedule: {{tick: 0.1s}}\n"
+        f'feeds:\n  - {{name: f, url: "{feed_server.url("/feeds/" + target)}", interval: 1s}}\n',
+        encoding="utf-8",
+    )
+    log = tmp_path / "daemon.log"
+    db = Database(url)
+    with log.open("w") as out:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: db.is_current() and len(store.recent_matches(db, 10)) == 1)
+        rules_file = rules / "rules.yaml"
+        original = rules_file.read_text()
+        rules_file.write_text(original.replace("evidence: WEAPONS", "evidence: WEAPON"))
+        wait_for(lambda: "rule reload rejected" in log.read_text())
+        feed_server.set_feed(
+            target,
+            rss_bytes("Alphaland ships artillery to Betania", "Betania gets Alphan missiles"),
+        )
+        wait_for(lambda: len(store.recent_matches(db, 10)) == 2)  # old rules still live
+        rules_file.write_text(original.replace("level: high", "level: critical"))
+        wait_for(lambda: "rules reloaded" in log.read_text())
+        feed_server.set_feed(
+            target,
+            rss_bytes(
+                "Alphaland ships artillery to Betania",
+                "Betania gets Alphan missiles",
+                "Alphaland sells Betania more shells",
+            ),
+        )
+        wait_for(lambda: len(store.recent_matches(db, 10)) == 3)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=STOP_LIMIT + 5)
+    output = log.read_text()
+    matches = store.recent_matches(db, 10)
+    db.dispose()
+
+    assert code == 0, output
+    assert "unknown vocabulary set 'WEAPON' (did you mean 'WEAPONS'?)" in output
+    assert {m.rule for m in matches} == {"alp-bet-arms"}
+    assert sorted(m.level for m in matches) == ["critical", "high", "high"]
+    assert all(any(e["ref"] == "WEAPONS" for e in m.evidence) for m in matches)
+
+
+def rss_bytes(*titles: str) -> bytes:
+    items = "".join(f"<item><guid>{t}</guid><title>{t}</title></item>" for t in titles)
+    return f"<rss version='2.0'><channel>{items}</channel></rss>".encode()

@@ -12,7 +12,9 @@ from monitor.app import open_app
 from monitor.config import FeedConfig, HttpSettings, Settings
 from monitor.model import PollReport
 from monitor.pipeline import poll_feed, retry_delay
+from monitor.rulebook import RuleBook
 from monitor.store import Database
+from tests.conftest import RULES_DIR
 from tests.feedserver import FeedServer
 
 START = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -244,3 +246,60 @@ def test_entries_that_share_one_link_are_kept_apart(db: Database, feed_server: F
     report = poll(db, settings, "home")
 
     assert (report.items_seen, report.items_new) == (3, 3)
+
+
+def rulebook() -> RuleBook:
+    return RuleBook(RULES_DIR, RULES_DIR / "seeds", lambda: START.date())
+
+
+def poll_with_rules(db: Database, settings: Settings, name: str, at: datetime) -> PollReport:
+    async def go() -> PollReport:
+        async with open_app(settings, db=db, clock=lambda: at, rules=rulebook()) as app:
+            store.sync_feeds(db, settings.feeds, at)
+            state = store.claim_due_feeds(db, app.owner, at, timedelta(minutes=5), 1, [name])[0]
+            return await poll_feed(app, settings.feed(name), state)
+
+    return asyncio.run(go())
+
+
+def test_matches_of_new_items_are_stored_with_their_evidence(
+    db: Database, feed_server: FeedServer
+) -> None:
+    name = fresh("signals.xml")
+    feed_server.set_feed(name, rss("Alphaland ships artillery to Betania", "Weather in Betania"))
+    settings = settings_for(feed_server, signals=f"/feeds/{name}")
+
+    report = poll_with_rules(db, settings, "signals", START)
+
+    assert report.matches_new == 1
+    [found] = store.recent_matches(db, 10)
+    assert (found.rule, found.title, found.level) == (
+        "alp-bet-arms",
+        "Alphaland ships artillery to Betania",
+        "high",
+    )
+    assert found.version == rulebook().current.rule("alp-bet-arms").version
+    assert found.sentence == "Alphaland ships artillery to Betania"
+    assert {(e["ref"], e["text"]) for e in found.evidence} == {
+        ("ALP", "Alphaland"),
+        ("WEAPONS", "artillery"),
+        ("BET", "Betania"),
+    }
+
+
+def test_a_repoll_never_records_a_match_twice(db: Database, feed_server: FeedServer) -> None:
+    name = fresh("signals.xml")
+    feed_server.set_feed(name, rss("Alphaland ships artillery to Betania"))
+    settings = settings_for(feed_server, signals=f"/feeds/{name}")
+    poll_with_rules(db, settings, "signals", START)
+
+    feed_server.set_feed(
+        name, rss("Alphaland ships artillery to Betania", "Betania buys Alphan missiles")
+    )
+    report = poll_with_rules(db, settings, "signals", START + timedelta(minutes=10))
+
+    assert report.matches_new == 1
+    assert sorted(m.title for m in store.recent_matches(db, 10)) == [
+        "Alphaland ships artillery to Betania",
+        "Betania buys Alphan missiles",
+    ]

@@ -1,6 +1,6 @@
 """Poll results: new items, feed state and poll history, written in one transaction."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import delete
@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from monitor.model import Item, PollResult
 from monitor.store.database import Database
-from monitor.store.tables import FeedRow, ItemRow, PollRow
+from monitor.store.tables import FeedRow, ItemRow, MatchRow, PollRow
 
 INSERT_BATCH = 500
 
@@ -61,16 +61,31 @@ def _insert_items(session: Session, dialect: str, result: PollResult) -> list[st
     unique = {item.key: item for item in result.items}  # a feed may list one entry twice
     rows = [_item_values(item, result) for item in unique.values()]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    new_keys: list[str] = []
+    new: dict[str, int] = {}
     for start in range(0, len(rows), INSERT_BATCH):
         statement = (
             insert(ItemRow)
             .values(rows[start : start + INSERT_BATCH])
             .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(col(ItemRow.key))
+            .returning(col(ItemRow.key), col(ItemRow.id))
         )
-        new_keys += session.execute(statement).scalars().all()
-    return new_keys
+        new.update((key, item_id) for key, item_id in session.execute(statement))
+    matches = [
+        MatchRow(
+            item_id=new[m.item_key],
+            rule_id=m.rule,
+            rule_version=m.version,
+            level=m.level,
+            score=m.score,
+            sentence=m.sentence,
+            evidence=[asdict(e) for e in m.evidence],
+            matched_at=result.started_at,
+        )
+        for m in result.matches
+        if m.item_key in new
+    ]
+    session.add_all(matches)
+    return list(new)
 
 
 def _item_values(item: Item, result: PollResult) -> dict[str, object]:

@@ -86,3 +86,22 @@ class DaemonRow(SQLModel, table=True):
     version: str = Field(max_length=32)
     started_at: datetime
     heartbeat_at: datetime
+
+
+class MatchRow(SQLModel, table=True):
+    """A rule that fired on an item, with the evidence that made it fire."""
+
+    __tablename__ = "match"
+    __table_args__ = (UniqueConstraint("item_id", "rule_id", name="uq_match_item_rule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", index=True)
+    rule_id: str = Field(max_length=64, index=True)
+    rule_version: str = Field(max_length=16)
+    level: str = Field(max_length=16)
+    score: float
+    sentence: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: list[dict[str, object]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    matched_at: datetime = Field(index=True)

@@ -1,4 +1,4 @@
-"""The `monitor` command. The only module that prints and picks exit codes."""
+"""Commands about feeds, items and the daemon: run, poll, feeds, items, db, health."""
 
 import argparse
 import asyncio
@@ -7,67 +7,21 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from monitor import __version__, store
+from monitor import store
 from monitor.app import open_app, utc_now
-from monitor.config import Settings, load_settings
-from monitor.errors import ConfigError, StoreError
-from monitor.logs import configure_logging
+from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db, open_rules
+from monitor.config import Settings
 from monitor.model import PollReport
 from monitor.pipeline import poll_feed
 from monitor.redact import redact_url
+from monitor.rulebook import RuleBook
 from monitor.schedule import run_until_signalled
 
-EXIT_OK = 0
-EXIT_FAILURE = 1  # something ran and failed (a feed, health)
-EXIT_INVALID = 2  # usage or configuration error
-EXIT_UNAVAILABLE = 3  # the database cannot be reached
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} error(s) in the configuration", file=sys.stderr)
-        return EXIT_INVALID
-    # One-shot commands print their own results; their logs only need to carry problems.
-    level = settings.log.level
-    if args.command != "run" and level != "debug":
-        level = "warning"
-    configure_logging(args.log_format or settings.log.format, level)
-    try:
-        return int(args.handler(settings, args))
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNAVAILABLE
-    except KeyboardInterrupt:
-        return EXIT_FAILURE
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="monitor",
-        description="Watch news feeds for alignment signals between states.",
-    )
-    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="PATH",
-        help="monitor.yaml to use (default: $MONITOR_CONFIG, else ./monitor.yaml)",
-    )
-    parser.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        help="log lines as key=value text or JSON (default: from the config)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_commands(commands: Any) -> None:
+    """Register run, poll, feeds, items, db and health."""
     run = commands.add_parser("run", help="run the daemon in the foreground until SIGTERM")
     run.set_defaults(handler=_run)
 
@@ -87,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     items.add_argument("--json", action="store_true", help="print JSON lines")
     items.set_defaults(handler=_items)
 
+    matches = commands.add_parser("matches", help="list recent matches with their evidence")
+    matches.add_argument("--rule", metavar="ID", help="only matches of this rule")
+    matches.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
+    matches.add_argument("--json", action="store_true", help="print JSON lines")
+    matches.set_defaults(handler=_matches)
+
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_commands.add_parser("upgrade", help="apply pending schema migrations").set_defaults(
@@ -96,20 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     health = commands.add_parser("health", help="exit 0 when polling is healthy, 1 otherwise")
     health.add_argument("--json", action="store_true", help="print JSON")
     health.set_defaults(handler=_health)
-    return parser
-
-
-def _open_db(settings: Settings) -> store.Database:
-    db = store.Database(settings.database_url)
-    db.upgrade()
-    return db
 
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
-    db = _open_db(settings)
+    rules = open_rules(settings)
+    db = open_db(settings)
 
     async def daemon() -> None:
-        async with open_app(settings, db=db) as app:
+        async with open_app(settings, db=db, rules=rules) as app:
             await run_until_signalled(app)
 
     asyncio.run(daemon())
@@ -122,8 +76,9 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: no feed named {', '.join(unknown)} in {settings.source}", file=sys.stderr)
         return EXIT_INVALID
-    db = _open_db(settings)
-    reports = asyncio.run(_poll_once(settings, db, names))
+    rules = open_rules(settings)
+    db = open_db(settings)
+    reports = asyncio.run(_poll_once(settings, db, names, rules))
     for report in reports:
         if args.json:
             print(json.dumps(_report_json(report), ensure_ascii=False))
@@ -136,8 +91,10 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else EXIT_OK
 
 
-async def _poll_once(settings: Settings, db: store.Database, names: list[str]) -> list[PollReport]:
-    async with open_app(settings, db=db) as app:
+async def _poll_once(
+    settings: Settings, db: store.Database, names: list[str], rules: RuleBook | None
+) -> list[PollReport]:
+    async with open_app(settings, db=db, rules=rules) as app:
         await asyncio.to_thread(store.sync_feeds, db, settings.feeds, app.clock())
         states = await asyncio.to_thread(
             store.claim_due_feeds,
@@ -176,7 +133,7 @@ def _report_json(report: PollReport) -> dict[str, Any]:
 
 
 def _feeds(settings: Settings, args: argparse.Namespace) -> int:
-    db = _open_db(settings)
+    db = open_db(settings)
     store.sync_feeds(db, settings.feeds, utc_now())
     views = store.list_feeds(db, include_inactive=args.all)
     if args.json:
@@ -206,7 +163,7 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _items(settings: Settings, args: argparse.Namespace) -> int:
-    db = _open_db(settings)
+    db = open_db(settings)
     found = store.recent_items(db, args.limit, args.feed)
     if args.json:
         for item in found:
@@ -217,6 +174,24 @@ def _items(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{_ago(item.published_at, now):>10}  {item.feed:<20} {item.title}")
         if item.link:
             print(f"{'':>10}  {'':<20} {item.link}")
+    return EXIT_OK
+
+
+def _matches(settings: Settings, args: argparse.Namespace) -> int:
+    found = store.recent_matches(open_db(settings), args.limit, args.rule)
+    if args.json:
+        for m in found:
+            print(json.dumps(asdict(m), default=_json_default, ensure_ascii=False))
+        return EXIT_OK
+    now = utc_now()
+    for m in found:
+        words = ", ".join(f"{e['text']} ({e['ref']})" for e in m.evidence)
+        print(
+            f"{_ago(m.matched_at, now):>9}  {m.rule} [{m.level} {m.score:.2f}]  {m.feed}: "
+            f"{m.title}\n{'':>11}why: {words}\n{'':>11}in:  {m.sentence}"
+        )
+        if m.link:
+            print(f"{'':>11}{m.link}")
     return EXIT_OK
 
 

@@ -1,0 +1,184 @@
+"""Benchmark matching: 10,000 items against the seed rules and 10, 100 and 1,000 generated
+rules, next to a naive loop (each rule's regexes run on each item) in the same run.
+
+monitor compiles every alias and vocabulary term into one Aho–Corasick automaton, scans each
+item once and evaluates only the rules whose actors were found. The naive loop compiles, per
+rule, one word-boundary regex per actor and per vocabulary set (plain `re`) and runs them all
+on every item.
+
+    .venv/bin/python bench/match_rules.py [--items 10000]
+"""
+
+import argparse
+import random
+import re
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from monitor.match import match_item  # noqa: E402
+from monitor.model import Item  # noqa: E402
+from monitor.ruleset import RuleSet, load_ruleset  # noqa: E402
+
+FILLER = (
+    "the of and to in a said on for with that was as by at from officials talks week new "
+    "government report minister city market economy plan people country region year group "
+    "security council agency press statement border trade talks visit meeting leaders"
+).split()
+SYLLABLES = "ka lo mi ne ru sa ta vo zu ri pe no da fi gu".split()
+
+
+def invented_name(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(3)).capitalize() + "ia"
+
+
+def generated_rules(folder: Path, count: int, rng: random.Random) -> list[dict[str, object]]:
+    """`count` rules over 2*count invented states, each with its own 12-word vocabulary."""
+    (folder / "actors").mkdir(parents=True)
+    (folder / "vocab").mkdir()
+    (folder / "seeds").mkdir()
+    rules: list[dict[str, object]] = []
+    claims = []
+    for i in range(count):
+        names = []
+        for side in "ab":
+            actor = f"X{i}{side.upper()}"
+            name = invented_name(rng)
+            names.append(name)
+            spec = {
+                "id": actor,
+                "name": name,
+                "names": {"en": [name, f"{name}n*"], "ru": [name.lower() + "ия"]},
+            }
+            (folder / "actors" / f"{actor.lower()}.yaml").write_text(yaml.safe_dump(spec))
+        words = [invented_name(rng).lower()[:-2] + "ex" for _ in range(12)]
+        vocab = {"id": f"V{i}", "terms": {"en": [f"{w}*" for w in words]}}
+        (folder / "vocab" / f"v{i}.yaml").write_text(yaml.safe_dump(vocab))
+        claims.append({"id": f"c{i}", "text": "generated"})
+        rules.append(
+            {
+                "id": f"gen-{i}",
+                "title": f"generated {i}",
+                "level": "low",
+                "seed": f"seeds/gen.yaml#c{i}",
+                "dyad": {"a": f"X{i}A", "b": f"X{i}B"},
+                "scope": {"dyad": "sentence", "evidence": "item"},
+                "evidence": f"V{i}",
+                "names": names,
+                "words": words,  # kept for the naive loop, removed below
+            }
+        )
+    seed = {"id": "gen", "title": "generated", "publisher": "bench", "claims": claims}
+    (folder / "seeds" / "gen.yaml").write_text(yaml.safe_dump(seed))
+    clean = [{k: v for k, v in r.items() if k not in ("names", "words")} for r in rules]
+    (folder / "rules.yaml").write_text(yaml.safe_dump({"rules": clean}, allow_unicode=True))
+    return rules
+
+
+def make_items(count: int, rules: list[dict[str, object]], rng: random.Random) -> list[Item]:
+    """News-like items; about one in five names a rule's pair, one in ten also its words."""
+    items = []
+    for i in range(count):
+        words = [rng.choice(FILLER) for _ in range(120)]
+        if rules and i % 5 == 0:
+            rule = rng.choice(rules)
+            names, vocab = rule["names"], rule["words"]
+            assert isinstance(names, list) and isinstance(vocab, list)
+            words[3], words[9] = names[0], names[1]
+            if i % 10 == 0:
+                words[14] = vocab[0] + "es"
+        text = " ".join(words)
+        items.append(
+            Item(
+                key=str(i),
+                guid=None,
+                link=None,
+                title=text[:80],
+                summary=text[80:],
+                author=None,
+                published_at=datetime.now(UTC),
+                date_source="feed",
+                language="en",
+            )
+        )
+    return items
+
+
+def time_monitor(ruleset: RuleSet, items: list[Item]) -> tuple[float, int]:
+    began = time.perf_counter()
+    fired = sum(len(match_item(ruleset, item)[0]) for item in items)
+    return time.perf_counter() - began, fired
+
+
+def time_naive(rules: list[dict[str, object]], items: list[Item]) -> tuple[float, int]:
+    compiled = []
+    for rule in rules:
+        names, words = rule["names"], rule["words"]
+        assert isinstance(names, list) and isinstance(words, list)
+        compiled.append(
+            (
+                re.compile(rf"\b{re.escape(names[0])}\w*\b", re.I),
+                re.compile(rf"\b{re.escape(names[1])}\w*\b", re.I),
+                re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\w*", re.I),
+            )
+        )
+    began = time.perf_counter()
+    fired = 0
+    for item in items:
+        text = f"{item.title}\n{item.summary}"
+        for a, b, evidence in compiled:
+            if a.search(text) and b.search(text) and evidence.search(text):
+                fired += 1
+    return time.perf_counter() - began, fired
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    print(f"{args.items} items of ~800 characters, one process, 2-core machine\n")
+    print(
+        "| rules | monitor: build | monitor: match | items/s | naive loop | items/s |"
+        " matches (monitor / naive) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    seed_items = make_items(args.items, [], rng)
+    began = time.perf_counter()
+    seed_rules = load_ruleset(ROOT / "rules", ROOT / "seeds")
+    build = time.perf_counter() - began
+    took, fired = time_monitor(seed_rules, seed_items)
+    print(
+        f"| seed ({len(seed_rules.rules)}) | {build * 1000:.0f} ms | {took:.2f} s |"
+        f" {args.items / took:,.0f} | – | – | {fired} / – |"
+    )
+    base = 0.0
+    for count in (10, 100, 1000):
+        with tempfile.TemporaryDirectory() as tmp:
+            specs = generated_rules(Path(tmp) / "rules", count, rng)
+            began = time.perf_counter()
+            ruleset = load_ruleset(Path(tmp) / "rules", Path(tmp) / "rules" / "seeds")
+            build = time.perf_counter() - began
+        items = make_items(args.items, specs, rng)
+        took, fired = time_monitor(ruleset, items)
+        naive, naive_fired = time_naive(specs, items)
+        base = base or took
+        print(
+            f"| {count} | {build * 1000:.0f} ms | {took:.2f} s | {args.items / took:,.0f} |"
+            f" {naive:.2f} s | {args.items / naive:,.0f} | {fired} / {naive_fired} |"
+        )
+    print(
+        f"\nmonitor's cost from 10 to 1,000 rules grew {took / base:.2f}x"
+        " (the naive loop grows with the number of rules)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The `monitor` command. The only package that prints and picks exit codes."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from monitor import __version__
+from monitor.cli.context import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    CommandError,
+    print_problems,
+)
+from monitor.cli.feeds import add_commands as add_feed_commands
+from monitor.cli.rules import add_commands as add_rule_commands
+from monitor.config import load_settings
+from monitor.errors import ConfigError, StoreError
+from monitor.logs import configure_logging
+
+__all__ = ["EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "EXIT_UNAVAILABLE", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, optional=args.command == "rules")
+    except ConfigError as exc:
+        print_problems(exc.problems, what="in the configuration")
+        return EXIT_INVALID
+    # One-shot commands print their own results; their logs only need to carry problems.
+    level = settings.log.level
+    if args.command != "run" and level != "debug":
+        level = "warning"
+    configure_logging(args.log_format or settings.log.format, level)
+    try:
+        return int(args.handler(settings, args))
+    except CommandError as exc:
+        return exc.code
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="monitor",
+        description="Watch news feeds for alignment signals between states.",
+    )
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="monitor.yaml to use (default: $MONITOR_CONFIG, else ./monitor.yaml)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="log lines as key=value text or JSON (default: from the config)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_feed_commands(commands)
+    add_rule_commands(commands)
+    return parser

@@ -1,0 +1,207 @@
+"""Commands about rules: `rules check`, `rules test` (no storage) and `backtest`."""
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor import store
+from monitor.cli.context import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    EXIT_OK,
+    CommandError,
+    open_db,
+    print_problems,
+)
+from monitor.config import Settings
+from monitor.errors import ParseError, RuleError
+from monitor.match import NearMiss, match_item, verify_examples
+from monitor.model import Item, Match
+from monitor.normalize import normalize_entry
+from monitor.parse import parse_feed
+from monitor.ruleset import RuleSet, load_ruleset
+
+
+def add_commands(commands: Any) -> None:
+    """Register `rules check`, `rules test` and `backtest`."""
+    rules = commands.add_parser("rules", help="check and try rules")
+    sub = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
+    check = sub.add_parser("check", help="validate rules and run their inline examples")
+    check.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="rules folders (default: rules_dir from the config)",
+    )
+    check.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    check.set_defaults(handler=_check)
+
+    test = sub.add_parser("test", help="match feed files against the rules; store nothing")
+    test.add_argument("files", nargs="+", type=Path, metavar="FEED_FILE")
+    test.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
+    test.add_argument("--explain", action="store_true", help="also show near misses and why")
+    test.add_argument("--format", choices=("text", "jsonl"), default="text")
+    test.set_defaults(handler=_test)
+
+    backtest = commands.add_parser(
+        "backtest", help="run the current rules over stored items; compare with recorded matches"
+    )
+    backtest.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    backtest.add_argument(
+        "--examples", type=int, default=3, metavar="N", help="example titles per change (default 3)"
+    )
+    backtest.set_defaults(handler=_backtest)
+
+
+def _load(settings: Settings, rules_dir: Path | None = None) -> RuleSet:
+    folder = rules_dir or settings.rules_dir
+    if not folder.is_dir():
+        print(f"error: no rules folder at {folder}", file=sys.stderr)
+        raise CommandError(EXIT_INVALID)
+    try:
+        return load_ruleset(folder, settings.seeds_dir)
+    except RuleError as exc:
+        print_problems(exc.problems)
+        raise CommandError(EXIT_INVALID) from exc
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    folders = [p if p.is_dir() else p.parent for p in args.paths] or [settings.rules_dir]
+    worst = EXIT_OK
+    for folder in dict.fromkeys(folders):
+        try:
+            ruleset = _load(settings, folder)
+        except CommandError as exc:
+            worst = max(worst, exc.code)
+            continue
+        problems = [*verify_examples(ruleset, datetime.now(UTC).date()), *ruleset.warnings]
+        if problems:
+            print_problems(problems)
+        examples = sum(len(r.examples) for r in ruleset.rules)
+        errors = any(p.severity == "error" for p in problems)
+        if errors or (args.strict and problems):
+            worst = EXIT_INVALID
+        else:
+            print(
+                f"{folder}: {len(ruleset.rules)} rules, {examples} examples, "
+                f"{ruleset.lexicon.size} dictionary terms: ok"
+            )
+    return worst
+
+
+def _test(settings: Settings, args: argparse.Namespace) -> int:
+    ruleset = _load(settings)
+    unknown = [r for r in args.rule or [] if r not in {rule.id for rule in ruleset.rules}]
+    if unknown:
+        print(f"error: no rule {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_INVALID
+    failed = False
+    for path in args.files:
+        try:
+            items = _items_of(path)
+        except (OSError, ParseError) as exc:
+            print(f"{path}: error: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        for item in items:
+            matches, misses = match_item(ruleset, item, only=args.rule)
+            _report(path, item, matches, misses if args.explain else [], args.format)
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _items_of(path: Path) -> list[Item]:
+    parsed = parse_feed(path.read_bytes())
+    now = datetime.now(UTC)
+    return [
+        normalize_entry(
+            e, feed_url=path.resolve().as_uri(), feed_language=parsed.language, fetched_at=now
+        )
+        for e in parsed.entries
+    ]
+
+
+def _report(path: Path, item: Item, matches: list[Match], misses: list[NearMiss], fmt: str) -> None:
+    guid = item.guid or item.link or item.key
+    if fmt == "jsonl":
+        for m in matches:
+            print(
+                json.dumps(
+                    {
+                        "rule": m.rule,
+                        "guid": guid,
+                        "title": item.title,
+                        "score": m.score,
+                        "level": m.level,
+                        "version": m.version,
+                        "sentence": m.sentence,
+                        "evidence": [asdict(e) for e in m.evidence],
+                        "file": str(path),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        for miss in misses:
+            print(
+                json.dumps(
+                    {
+                        "near_miss": miss.rule,
+                        "guid": guid,
+                        "title": item.title,
+                        "reason": miss.reason,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    for m in matches:
+        shown = dict.fromkeys((e.text, e.ref) for e in m.evidence)  # once per word and meaning
+        words = "; ".join(f"{text} ({ref})" for text, ref in shown)
+        print(
+            f"MATCH {m.rule} [{m.level} {m.score:.2f}] {guid}: {item.title}\n"
+            f"  sentence: {m.sentence}\n  evidence: {words}"
+        )
+    for miss in misses:
+        print(f"  near miss {miss.rule} on {guid}: {miss.reason}")
+
+
+def _backtest(settings: Settings, args: argparse.Namespace) -> int:
+    ruleset = _load(settings)
+    since = (
+        datetime(args.since.year, args.since.month, args.since.day, tzinfo=UTC)
+        if args.since
+        else None
+    )
+    recorded = store.recorded_items(open_db(settings), since)
+    now: dict[str, list[str]] = defaultdict(list)
+    before: dict[str, list[str]] = defaultdict(list)
+    gained: dict[str, list[str]] = defaultdict(list)
+    lost: dict[str, list[str]] = defaultdict(list)
+    for entry in recorded:
+        fired = {m.rule for m in match_item(ruleset, entry.item)[0]}
+        label = f"{entry.feed}: {entry.item.title}"
+        for rule in fired:
+            now[rule].append(label)
+        for rule in entry.rules:
+            before[rule].append(label)
+        for rule in fired - set(entry.rules):
+            gained[rule].append(label)
+        for rule in set(entry.rules) - fired:
+            lost[rule].append(label)
+    print(f"{len(recorded)} stored items" + (f" since {args.since}" if args.since else ""))
+    print(f"{'RULE':<24} {'NOW':>5} {'BEFORE':>7} {'+NEW':>5} {'-LOST':>6}  VERSION")
+    for rule_id in sorted({r.id for r in ruleset.rules} | set(before)):
+        version = next((r.version for r in ruleset.rules if r.id == rule_id), "(removed)")
+        print(
+            f"{rule_id:<24} {len(now[rule_id]):>5} {len(before[rule_id]):>7} "
+            f"{len(gained[rule_id]):>5} {len(lost[rule_id]):>6}  {version}"
+        )
+        for sign, labels in (("+", gained[rule_id]), ("-", lost[rule_id])):
+            for label in labels[: args.examples]:
+                print(f"    {sign} {label}")
+    return EXIT_OK

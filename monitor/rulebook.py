@@ -1,0 +1,69 @@
+"""The live rule set: loaded once at start, reloaded when its files change.
+
+A rule set counts as valid only when every file validates and every inline example behaves
+as its rule says. An invalid reload is rejected and the last good rule set stays live.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from monitor.errors import RuleError
+from monitor.match import verify_examples
+from monitor.ruleset import RuleSet, load_ruleset
+
+log = logging.getLogger(__name__)
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def load_rules(rules_dir: Path, seeds_dir: Path, today: date) -> RuleSet:
+    """Load, compile and check a rule set, examples included.
+
+    Raises:
+        RuleError: every problem in the files, then every failing example.
+    """
+    ruleset = load_ruleset(rules_dir, seeds_dir)
+    failures = verify_examples(ruleset, today)
+    if failures:
+        raise RuleError(failures)
+    return ruleset
+
+
+class RuleBook:
+    """Holds the current `RuleSet`; `reload_if_changed` swaps it when files change."""
+
+    def __init__(self, rules_dir: Path, seeds_dir: Path, today: Callable[[], date]) -> None:
+        self.rules_dir, self.seeds_dir, self._today = rules_dir, seeds_dir, today
+        self._lock = threading.Lock()
+        self._fingerprint = self._scan()
+        self.current = load_rules(rules_dir, seeds_dir, today())
+
+    def reload_if_changed(self) -> bool:
+        """Reload when any file changed. True when a new rule set went live.
+
+        Raises:
+            RuleError: the changed files are invalid; the previous rule set stays live.
+        """
+        with self._lock:
+            fingerprint = self._scan()
+            if fingerprint == self._fingerprint:
+                return False
+            self._fingerprint = fingerprint  # report a bad edit once, not on every check
+            fresh = load_rules(self.rules_dir, self.seeds_dir, self._today())
+            changed = fresh.version != self.current.version
+            self.current = fresh
+            return changed
+
+    def _scan(self) -> Fingerprint:
+        files = [*self.rules_dir.rglob("*.y*ml"), *self.seeds_dir.rglob("*.y*ml")]
+        stats = []
+        for path in sorted(files):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stats.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(stats)

@@ -1,0 +1,147 @@
+"""The shape of rule, actor, vocabulary and seed files, checked with pydantic (extra keys are
+errors). Conditions (`evidence`, `exclude`) are free-form here and parsed by monitor.ruleset,
+which reports their errors with their own positions."""
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+LANGUAGES = ("en", "ru", "ko", "zh", "ja", "tr")
+LEVELS = ("low", "medium", "high", "critical")
+_ACTOR_ID = r"^[A-Z][A-Z0-9_]{1,15}$"
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _language_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        bad = [k for k in value if not isinstance(k, str) or not _LANGUAGE_CODE.match(k)]
+        if bad:
+            raise ValueError(f"'{bad[0]}' is not a language code (use en, ru, ko, zh, ja, tr …)")
+        return {k: [] if v is None else v for k, v in value.items()}
+    return value
+
+
+PerLanguage = Annotated[dict[str, tuple[str, ...]], BeforeValidator(_language_keys)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class OfficialSpec(_Strict):
+    names: PerLanguage
+    role: str
+    start: date = Field(alias="from")
+    end: date | None = Field(default=None, alias="to")
+
+
+class ActorSpec(_Strict):
+    id: str = Field(pattern=_ACTOR_ID)
+    name: str
+    kind: Literal["state", "group", "organisation"] = "state"
+    members: tuple[str, ...] = ()
+    names: PerLanguage = {}
+    places: PerLanguage = {}
+    media: PerLanguage = {}
+    officials: tuple[OfficialSpec, ...] = ()
+    guards: PerLanguage = {}
+
+
+class VocabSpec(_Strict):
+    id: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,47}$")
+    description: str = ""
+    terms: PerLanguage
+
+
+class SeedClaim(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    text: str
+    actors: tuple[str, ...] = ()
+    dates: tuple[date, ...] = ()
+    signal: str | None = None
+    sources: tuple[str, ...] = ()
+
+
+class SeedSource(_Strict):
+    name: str
+    note: str = ""
+
+
+class SeedSpec(_Strict):
+    id: str
+    title: str
+    publisher: str
+    author: str | None = None
+    published: date | None = None
+    url: str | None = None
+    language: str | None = None
+    summary: str = ""
+    actors: tuple[str, ...] = ()
+    claims: tuple[SeedClaim, ...]
+    sources: tuple[SeedSource, ...] = ()
+
+
+class DyadSpec(_Strict):
+    a: str
+    b: str
+    direction: Literal["either", "undirected", "a->b"] = "either"
+    # ignore: two states that are only neighbours in a list of three or more ("China, Russia,
+    # North Korea and Iran") are not a pair; count: they are (a trilateral meeting is one)
+    lists: Literal["count", "ignore"] = "count"
+
+
+class ScopeSpec(_Strict):
+    dyad: Literal["sentence", "title", "item"] = "sentence"
+    # same: the dyad's own unit; item: anywhere; near: the same unit, or anywhere in the item
+    # when the pair is named in the title (headlines name a relationship, bodies describe it)
+    evidence: Literal["same", "near", "item"] = "same"
+    # where exclusions are looked for: where the evidence was, or only the dyad's own unit
+    exclude: Literal["evidence", "dyad"] = "evidence"
+
+
+class ExampleSpec(_Strict):
+    text: str
+    day: date | None = Field(default=None, alias="date")
+
+
+def _scope(value: Any) -> Any:
+    return {"dyad": value} if isinstance(value, str) else value
+
+
+def _examples(value: Any) -> Any:
+    if isinstance(value, list):
+        return [{"text": v} if isinstance(v, str) else v for v in value]
+    return value
+
+
+Examples = Annotated[tuple[ExampleSpec, ...], BeforeValidator(_examples)]
+
+
+class ExamplesSpec(_Strict):
+    match: Examples = ()
+    no_match: Examples = ()
+
+
+class RuleSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
+    title: str
+    description: str = ""
+    level: Literal["low", "medium", "high", "critical"]
+    tags: tuple[str, ...] = ()
+    seed: str
+    dyad: DyadSpec
+    scope: Annotated[ScopeSpec, BeforeValidator(_scope)] = ScopeSpec()
+    evidence: Any = None
+    exclude: Any = None
+    notify: tuple[str, ...] = ()
+    enabled: bool = True
+    examples: ExamplesSpec = ExamplesSpec()
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_reference(cls, seed: str) -> str:
+        if not re.match(r"^[^#\s]+\.ya?ml#[a-z0-9][a-z0-9-]*$", seed):
+            raise ValueError(f"'{seed}' is not a seed claim (use seeds/<file>.yaml#<claim-id>)")
+        return seed

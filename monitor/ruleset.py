@@ -1,0 +1,398 @@
+"""Load rules/, its actors and vocabulary, and seeds/ into one compiled, immutable `RuleSet`.
+
+Every file is validated and every problem is collected before anything is raised, so a user
+sees all errors at once (`path:line:col: error: …`).
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from monitor import validation, yamlpos
+from monitor.condition import (
+    Condition,
+    ConditionParser,
+    actor_refs,
+    close_match,
+    vocab_refs,
+)
+from monitor.errors import InvalidFile, Pos, Problem, RuleError
+from monitor.lexicon import Lexicon, Term
+from monitor.ruleschema import ActorSpec, RuleSpec, SeedSpec, VocabSpec
+
+Spec = TypeVar("Spec", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """An inline example of a rule: a headline that must (or must not) match."""
+
+    text: str
+    day: date | None
+    should_match: bool
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    id: str
+    name: str
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title: str
+    level: str
+    tags: tuple[str, ...]
+    seed: str
+    a: str
+    b: str
+    direction: str
+    ignore_lists: bool
+    dyad_scope: str  # sentence | title | item
+    evidence_scope: str  # same | near | item
+    exclude_scope: str  # evidence | dyad
+    evidence: Condition | None
+    exclude: Condition | None
+    notify: tuple[str, ...]
+    version: str  # changes whenever the rule or a dictionary it uses changes
+    examples: tuple[Example, ...] = ()
+    pos: Pos | None = None
+    order: int = 0  # position in the rule set
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    actors: Mapping[str, Actor]
+    lexicon: Lexicon
+    version: str
+    warnings: tuple[Problem, ...] = ()
+    # actor id -> rules that name it (a group's rules are listed under its members too)
+    by_actor: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule called `rule_id`. Raises KeyError."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
+    """Read and compile every rule, actor, vocabulary and seed file.
+
+    Raises:
+        RuleError: every problem found in every file.
+    """
+    loader = _Loader()
+    actors = loader.load_all(sorted((rules_dir / "actors").glob("*.yaml")), ActorSpec, "actor")
+    vocab = loader.load_all(sorted((rules_dir / "vocab").glob("*.yaml")), VocabSpec, "vocab")
+    seeds = loader.load_all(sorted(seeds_dir.glob("*.yaml")), SeedSpec, "seed")
+    rules = loader.load_rules(sorted(rules_dir.glob("*.yaml")))
+    for kind, specs in (("actor", actors), ("vocabulary set", vocab), ("rule", rules)):
+        loader.check_unique(kind, specs)
+    loader.check_actors(actors)
+    context = _Context(
+        actors={a.spec.id: a.spec for a in actors},
+        vocab={v.spec.id: v.spec for v in vocab},
+        known_actors={a.spec.id for a in actors} | loader.partial_ids["actor"],
+        known_vocab={v.spec.id for v in vocab} | loader.partial_ids["vocab"],
+        claims={s.doc.path.rsplit("/", 1)[-1]: {c.id for c in s.spec.claims} for s in seeds},
+        seeds_dir=str(seeds_dir),
+    )
+    compiled = [loader.compile_rule(r, context) for r in rules]
+    loader.check_unvalidated_conditions(context)
+    loader.warn_unused(vocab, compiled, rules)
+    if loader.problems:
+        raise RuleError(sorted(loader.problems, key=_order))
+    terms = list(_actor_terms(a.spec for a in actors)) + list(_vocab_terms(v.spec for v in vocab))
+    lexicon = Lexicon(terms)
+    live = [r for r, loaded in zip(compiled, rules, strict=True) if r and loaded.spec.enabled]
+    rule_tuple = tuple(replace(r, order=i) for i, r in enumerate(live))
+    everything = "".join(sorted(r.version for r in rule_tuple))
+    actor_map = {a.spec.id: Actor(a.spec.id, a.spec.name, a.spec.members) for a in actors}
+    return RuleSet(
+        rules=rule_tuple,
+        actors=actor_map,
+        by_actor=_index(rule_tuple, actor_map),
+        lexicon=lexicon,
+        version=hashlib.sha256(everything.encode()).hexdigest()[:12],
+        warnings=tuple(loader.warnings),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    spec: Any
+    doc: yamlpos.Located
+    loc: yamlpos.Loc = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What rules are checked against."""
+
+    actors: Mapping[str, ActorSpec]
+    vocab: Mapping[str, VocabSpec]
+    known_actors: set[str]  # valid ones plus those of files with errors (no cascades)
+    known_vocab: set[str]
+    claims: Mapping[str, set[str]]  # seed file name -> claim ids
+    seeds_dir: str
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        # ids of files that failed validation: rules naming them get no second error
+        self.partial_ids: dict[str, set[str]] = {"actor": set(), "vocab": set(), "seed": set()}
+        self.unvalidated_rules: list[tuple[yamlpos.Located, yamlpos.Loc, dict[str, Any]]] = []
+
+    def load_all(self, paths: list[Path], model: type[Spec], kind: str) -> list[_Loaded]:
+        loaded = []
+        for path in paths:
+            doc = self._read(path)
+            if doc is None:
+                continue
+            spec = self._validate(doc, doc.value, model, ())
+            if spec is not None:
+                loaded.append(_Loaded(spec, doc))
+            elif isinstance(doc.value, dict) and isinstance(doc.value.get("id"), str):
+                self.partial_ids[kind].add(doc.value["id"])
+        return loaded
+
+    def load_rules(self, paths: list[Path]) -> list[_Loaded]:
+        """A rule file holds one rule, or several under `rules:`."""
+        loaded = []
+        for path in paths:
+            doc = self._read(path)
+            if doc is None:
+                continue
+            value = doc.value
+            entries: list[tuple[Any, yamlpos.Loc]] = [(value, ())]
+            if isinstance(value, dict) and set(value) == {"rules"}:
+                listed = value["rules"]
+                if not isinstance(listed, list):
+                    self.error(doc.pos_of(("rules",)), "rules: expected a list of rules")
+                    continue
+                entries = [(v, ("rules", i)) for i, v in enumerate(listed)]
+            elif not isinstance(value, dict):
+                self.error(
+                    doc.pos_of(()),
+                    "a rule file holds one rule (a mapping with id, "
+                    "title, dyad …) or a list of them under `rules:`",
+                )
+                continue
+            for raw, loc in entries:
+                spec = self._validate(doc, raw, RuleSpec, loc)
+                if spec is not None:
+                    loaded.append(_Loaded(spec, doc, loc))
+                elif isinstance(raw, dict):
+                    self.unvalidated_rules.append((doc, loc, raw))
+        return loaded
+
+    def check_unique(self, kind: str, loaded: list[_Loaded]) -> None:
+        first: dict[str, _Loaded] = {}
+        for item in loaded:
+            seen = first.setdefault(item.spec.id, item)
+            if seen is not item:
+                where = seen.doc.pos_of((*seen.loc, "id"))
+                self.error(
+                    item.doc.pos_of((*item.loc, "id")),
+                    f"duplicate {kind} id '{item.spec.id}' (first defined at {where})",
+                )
+
+    def check_actors(self, actors: list[_Loaded]) -> None:
+        known = {a.spec.id for a in actors} | self.partial_ids["actor"]
+        for actor in actors:
+            for i, member in enumerate(actor.spec.members):
+                if member not in known:
+                    self.error(
+                        actor.doc.pos_of(("members", i)),
+                        f"members[{i}]: unknown actor '{member}'{close_match(member, known)}",
+                    )
+
+    def check_unvalidated_conditions(self, context: _Context) -> None:
+        """Report condition errors of rules that failed validation too: all errors at once."""
+        for doc, loc, raw in self.unvalidated_rules:
+            parser = ConditionParser(self.error, doc, context.known_actors, context.known_vocab)
+            parser.parse(raw.get("evidence"), (*loc, "evidence"))
+            parser.parse(raw.get("exclude"), (*loc, "exclude"))
+
+    def compile_rule(self, loaded: _Loaded, context: _Context) -> Rule | None:
+        spec: RuleSpec = loaded.spec
+        doc, loc = loaded.doc, loaded.loc
+        prefix = validation.dotted(loc) + "." if loc else ""
+        before = len(self.problems)
+        for role in ("a", "b"):
+            actor = getattr(spec.dyad, role)
+            if actor not in context.known_actors:
+                self.error(
+                    doc.pos_of((*loc, "dyad", role)),
+                    f"{prefix}dyad.{role}: unknown actor '{actor}'"
+                    f"{close_match(actor, context.known_actors)}",
+                )
+        self._check_seed(spec.seed, doc.pos_of((*loc, "seed")), prefix, context)
+        parser = ConditionParser(self.error, doc, context.known_actors, context.known_vocab)
+        evidence = parser.parse(spec.evidence, (*loc, "evidence"))
+        exclude = parser.parse(spec.exclude, (*loc, "exclude"))
+        if len(self.problems) > before:
+            return None
+        used = {c.set_id for c in vocab_refs(evidence)} | {c.set_id for c in vocab_refs(exclude)}
+        named = {spec.dyad.a, spec.dyad.b}
+        named |= {c.actor for c in (*actor_refs(evidence), *actor_refs(exclude))}
+        named |= {m for n in list(named) if n in context.actors for m in context.actors[n].members}
+        defs = [context.vocab[v].model_dump(mode="json") for v in sorted(used & set(context.vocab))]
+        defs += [
+            context.actors[a].model_dump(mode="json") for a in sorted(named & set(context.actors))
+        ]
+        return Rule(
+            id=spec.id,
+            title=spec.title,
+            level=spec.level,
+            tags=spec.tags,
+            seed=spec.seed,
+            a=spec.dyad.a,
+            b=spec.dyad.b,
+            direction=spec.dyad.direction,
+            ignore_lists=spec.dyad.lists == "ignore",
+            dyad_scope=spec.scope.dyad,
+            evidence_scope=spec.scope.evidence,
+            exclude_scope=spec.scope.exclude,
+            evidence=evidence,
+            exclude=exclude,
+            notify=spec.notify,
+            version=_digest(spec.model_dump(mode="json"), defs),
+            examples=tuple(_examples(spec, doc, loc)),
+            pos=doc.pos_of(loc),
+        )
+
+    def _check_seed(self, seed: str, pos: Pos, prefix: str, context: _Context) -> None:
+        seed_file, _, claim = seed.partition("#")
+        name = seed_file.rsplit("/", 1)[-1]
+        if name not in context.claims:
+            files = ", ".join(sorted(context.claims)) or "none"
+            self.error(
+                pos, f"{prefix}seed: no seed file '{name}' in {context.seeds_dir} (found: {files})"
+            )
+        elif claim not in context.claims[name]:
+            self.error(
+                pos,
+                f"{prefix}seed: '{name}' has no claim '{claim}'"
+                f"{close_match(claim, context.claims[name])}",
+            )
+
+    def warn_unused(
+        self, vocab: list[_Loaded], compiled: list[Rule | None], rules: list[_Loaded]
+    ) -> None:
+        used = {
+            c.set_id
+            for r in compiled
+            if r
+            for c in (*vocab_refs(r.evidence), *vocab_refs(r.exclude))
+        }
+        for v in vocab:
+            if v.spec.id not in used:
+                pos = v.doc.pos_of(("id",))
+                self.warnings.append(
+                    Problem(
+                        pos,
+                        f"vocabulary set '{v.spec.id}' is not used by any rule",
+                        severity="warning",
+                    )
+                )
+        for r in rules:
+            if not (r.spec.examples.match or r.spec.examples.no_match):
+                pos = r.doc.pos_of((*r.loc, "id"))
+                self.warnings.append(
+                    Problem(pos, f"rule '{r.spec.id}' has no examples", severity="warning")
+                )
+
+    def error(self, pos: Pos, message: str) -> None:
+        self.problems.append(Problem(pos, message))
+
+    def _read(self, path: Path) -> yamlpos.Located | None:
+        try:
+            return yamlpos.load_file(path)
+        except InvalidFile as exc:
+            self.problems += exc.problems
+            return None
+
+    def _validate(
+        self, doc: yamlpos.Located, raw: Any, model: type[Spec], loc: yamlpos.Loc
+    ) -> Spec | None:
+        if not isinstance(raw, dict):
+            self.error(doc.pos_of(loc), "expected a mapping of keys")
+            return None
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            prefix = validation.dotted(loc) + "." if loc else ""
+            for err in exc.errors():
+                err_loc, message = validation.describe(err, model)
+                self.error(doc.pos_of((*loc, *err_loc)), prefix + message)
+            return None
+
+
+def _index(rules: tuple[Rule, ...], actors: Mapping[str, Actor]) -> dict[str, tuple[Rule, ...]]:
+    index: dict[str, list[Rule]] = {}
+    for rule in rules:
+        names = {rule.a, rule.b}
+        names |= {m for name in (rule.a, rule.b) if name in actors for m in actors[name].members}
+        for name in names:
+            index.setdefault(name, []).append(rule)
+    return {name: tuple(found) for name, found in index.items()}
+
+
+def _examples(spec: RuleSpec, doc: yamlpos.Located, loc: yamlpos.Loc) -> Iterator[Example]:
+    for key, should in (("match", True), ("no_match", False)):
+        for i, example in enumerate(getattr(spec.examples, key)):
+            pos = doc.pos_of((*loc, "examples", key, i))
+            yield Example(example.text, example.day, should, pos)
+
+
+def _actor_terms(actors: Iterator[ActorSpec]) -> Iterator[Term]:
+    for actor in actors:
+        for via, per_language in (
+            ("name", actor.names),
+            ("place", actor.places),
+            ("media", actor.media),
+        ):
+            for text in _flatten(per_language):
+                yield Term(text, "alias", actor.id, via)
+        for official in actor.officials:
+            start = official.start.isoformat()
+            end = official.end.isoformat() if official.end else None
+            for text in _flatten(official.names):
+                yield Term(text, "alias", actor.id, f"official:{official.role}", start, end)
+        for text in _flatten(actor.guards):
+            yield Term(text, "guard", actor.id)
+
+
+def _vocab_terms(sets: Iterator[VocabSpec]) -> Iterator[Term]:
+    for spec in sets:
+        for text in _flatten(spec.terms):
+            yield Term(text, "vocab", spec.id)
+
+
+def _flatten(per_language: Mapping[str, tuple[str, ...]]) -> Iterator[str]:
+    for texts in per_language.values():
+        yield from texts
+
+
+def _digest(*parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _order(problem: Problem) -> tuple[str, int, int]:
+    pos = problem.pos or Pos("", 0, 0)
+    return (pos.path, pos.line, pos.col)

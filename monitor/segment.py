@@ -1,0 +1,62 @@
+"""Split an item's text into sentences for all six languages. Pure; no dictionaries.
+
+The item text is its title, a newline, then its summary. The title is always sentence 0.
+Sentences end at . ! ? followed by space and a capital/digit/quote (not after an
+abbreviation or a single initial, so "U.S. officials" and "N. Korea" hold together), at
+the full-width terminators 。！？ (Chinese and Japanese need no space), and at line breaks.
+"""
+
+import re
+from dataclasses import dataclass
+
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof gen lt col maj capt sgt adm gov sen rep st no vs etc jr sr inc corp "
+    "ltd co jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.u a.m p.m approx "
+    "г гг т.е т.д им ул".split()
+)
+_END = re.compile(r"[.!?…]+[\"'”’»)]*[ \t]+|[。！？]+[」』”’)）]*[ \t]*")
+_LINE = re.compile(r"[^\n]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+def item_text(title: str, summary: str) -> str:
+    """The one text that matching and evidence offsets refer to."""
+    return f"{title}\n{summary}" if summary else title
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of `text` with their offsets; a line break always ends one."""
+    sentences: list[Sentence] = []
+    for line in _LINE.finditer(text):
+        start = line.start()
+        for found in _END.finditer(text, line.start(), line.end()):
+            if found.group(0)[0] in ".!?…" and _is_abbreviation(text, found.start(), found.end()):
+                continue
+            _add(sentences, text, start, found.end())
+            start = found.end()
+        _add(sentences, text, start, line.end())
+    return sentences
+
+
+def _is_abbreviation(text: str, dot: int, after: int) -> bool:
+    words = text[:dot].split()
+    word = words[-1].lower().lstrip("(\"'“«") if words else ""
+    if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+        return True
+    following = text[after : after + 1]
+    # a lower-case continuation means the full stop did not end the sentence ("approx. five")
+    return bool(following) and following.islower()
+
+
+def _add(sentences: list[Sentence], text: str, start: int, end: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        offset = start + piece.index(stripped[0])
+        sentences.append(Sentence(offset, offset + len(stripped), stripped))
