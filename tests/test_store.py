@@ -1,10 +1,15 @@
 """Storage on SQLite and PostgreSQL: migrations, feed sync, leases, idempotent inserts."""
 
+import subprocess
+import sys
 import threading
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
+import pytest
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
@@ -12,6 +17,7 @@ from monitor import store
 from monitor.config import FeedConfig
 from monitor.model import Item, PollResult, Validators
 from monitor.store import Database
+from tests.conftest import PG_ADMIN
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -270,3 +276,27 @@ def test_the_feed_title_and_parser_complaints_are_kept(db: Database) -> None:
     assert store.list_feeds(db)[0].title == "Wire"
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT bozo FROM poll").scalar() == "SAXParseException: x"
+
+
+@pytest.mark.postgres
+def test_daemons_starting_together_migrate_a_fresh_postgresql_once(pg_url: str) -> None:
+    name = f"monitor_race_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = pg_url.rsplit("/", 1)[0] + f"/{name}"
+    script = "import sys; from monitor.store import Database; Database(sys.argv[1]).upgrade()"
+
+    # separate processes, as daemons are (Alembic itself is not thread-safe)
+    starts = [
+        subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    results = [(p.communicate(timeout=60)[1], p.returncode) for p in starts]
+    db = Database(url)
+    current = db.is_current()
+    db.dispose()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    assert [code for _, code in results] == [0, 0, 0, 0], results
+    assert current

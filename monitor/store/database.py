@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
@@ -19,6 +19,7 @@ from monitor.errors import StoreError
 from monitor.redact import redact_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_LOCK = 0x6D6F6E69746F72  # "monitor": the advisory lock that serialises migrations
 
 
 class Database:
@@ -63,6 +64,10 @@ class Database:
         """Apply every pending migration (idempotent)."""
         try:
             with self.engine.begin() as connection:
+                if self.dialect == "postgresql":
+                    # Daemons starting together would race to create the same tables; the
+                    # lock makes the second wait, then find the schema current.
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
                 config = _alembic_config()
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
