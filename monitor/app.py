@@ -3,11 +3,12 @@
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from monitor.alert import Notifier, build_notifiers
 from monitor.config import Settings
 from monitor.fetch import Fetcher, Transport
 from monitor.rulebook import RuleBook
@@ -30,6 +31,7 @@ class App:
     clock: Clock
     owner: str  # this process's name in leases and heartbeats
     rules: RuleBook | None = None  # None: items are stored, nothing is matched
+    notifiers: Mapping[str, Notifier] = field(default_factory=dict)
 
 
 def new_owner() -> str:
@@ -44,8 +46,14 @@ async def open_app(
     transport: Transport | None = None,
     clock: Clock = utc_now,
     rules: RuleBook | None = None,
+    notifiers: Mapping[str, Notifier] | None = None,
 ) -> AsyncIterator[App]:
-    """Build an `App`; the HTTP client is closed on exit (the database is the caller's)."""
+    """Build an `App`; the HTTP client is closed on exit (the database is the caller's).
+
+    Raises:
+        AlertError: an alert target cannot be set up.
+    """
     database = db or Database(settings.database_url)
+    senders = build_notifiers(settings.targets) if notifiers is None else notifiers
     async with Fetcher(settings.http, transport) as fetcher:
-        yield App(settings, database, fetcher, clock, new_owner(), rules)
+        yield App(settings, database, fetcher, clock, new_owner(), rules, senders)

@@ -101,6 +101,38 @@ class ScheduleSettings(_Strict):
     keep_history: Duration = timedelta(days=30)  # poll history older than this is pruned
 
 
+Level = Literal["low", "medium", "high", "critical"]
+
+
+class TargetConfig(_Strict):
+    """Where alerts go. Apprise URLs carry tokens, so they normally come from the environment."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    urls_env: str | None = None  # variable holding Apprise URL(s), space- or comma-separated
+    config_env: str | None = None  # variable holding the path of an Apprise config file
+    urls: tuple[str, ...] = Field(default=(), repr=False)  # filled from urls_env (or given)
+    config_file: Path | None = None  # filled from config_env
+    format: Literal["auto", "slack", "email", "text"] = "auto"
+    min_level: Level = "low"
+    rules: tuple[str, ...] = ()  # only these rules (empty: all)
+    tags: tuple[str, ...] = ()  # only rules with one of these tags (empty: all)
+
+    @model_validator(mode="after")
+    def _has_a_destination(self) -> Self:
+        if not self.urls and self.config_file is None:
+            raise ValueError(f"target '{self.name}' has no Apprise URL: set urls_env (or urls)")
+        return self
+
+
+class AlertSettings(_Strict):
+    tick: Duration = timedelta(seconds=2)  # how often the sender looks for due deliveries
+    first_retry: Duration = timedelta(seconds=30)  # backoff after the first failed attempt
+    max_retry: Duration = timedelta(minutes=30)  # backoff cap
+    cutoff: Duration = timedelta(hours=48)  # a delivery still failing after this is dead
+    story_window: Duration = timedelta(hours=72)  # copies of a story arriving this late are new
+    templates_dir: Path | None = None  # your own slack/email/text templates
+
+
 class Defaults(_Strict):
     interval: Duration = timedelta(minutes=15)
 
@@ -170,6 +202,8 @@ class Settings(_Strict):
     schedule: ScheduleSettings = ScheduleSettings()
     defaults: Defaults = Defaults()
     feeds: tuple[FeedConfig, ...] = ()
+    targets: tuple[TargetConfig, ...] = ()
+    alerts: AlertSettings = AlertSettings()
     source: str = Field(default="", exclude=True)  # where the settings came from, for messages
 
     @model_validator(mode="after")
@@ -219,7 +253,7 @@ def load_settings(
     if not isinstance(doc.value, dict):
         raise ConfigError([Problem(doc.pos_of(()), "the top level must be a mapping of settings")])
     data, from_env = _apply_environment(doc.value, env)
-    problems = _duplicates(data, doc)
+    problems = _duplicates(data, doc) + _resolve_secrets(data, doc, env)
     try:
         settings = Settings.model_validate({**data, "source": str(chosen)})
     except ValidationError as exc:
@@ -256,23 +290,53 @@ def _apply_environment(
     return merged, sources
 
 
+def _resolve_secrets(
+    data: dict[str, Any], doc: yamlpos.Located, env: Mapping[str, str]
+) -> list[Problem]:
+    """Put each target's Apprise URLs (or config file) from the environment into `data`."""
+    problems: list[Problem] = []
+    targets = data.get("targets")
+    if not isinstance(targets, list):
+        return problems
+    for i, target in enumerate(targets):
+        if not isinstance(target, dict):
+            continue
+        for key, into in (("urls_env", "urls"), ("config_env", "config_file")):
+            var = target.get(key)
+            if not isinstance(var, str):
+                continue
+            value = env.get(var, "").strip()
+            if not value:
+                problems.append(
+                    Problem(
+                        doc.pos_of(("targets", i, key)),
+                        f"targets[{i}].{key}: environment variable {var} is not set",
+                    )
+                )
+            elif into == "urls":
+                target["urls"] = [u for u in re.split(r"[\s,]+", value) if u]
+            else:
+                target["config_file"] = value
+    return problems
+
+
 def _duplicates(data: dict[str, Any], doc: yamlpos.Located) -> list[Problem]:
     problems: list[Problem] = []
-    feeds = data.get("feeds")
-    if not isinstance(feeds, list):
-        return problems
-    for field in ("name", "url"):
+    for section, field in (("feeds", "name"), ("feeds", "url"), ("targets", "name")):
+        entries = data.get(section)
+        if not isinstance(entries, list):
+            continue
         seen: dict[str, int] = {}
-        for i, feed in enumerate(feeds):
-            value = feed.get(field) if isinstance(feed, dict) else None
+        for i, entry in enumerate(entries):
+            value = entry.get(field) if isinstance(entry, dict) else None
             if not isinstance(value, str):
                 continue
             if value in seen:
-                first = doc.pos_of(("feeds", seen[value], field))
+                first = doc.pos_of((section, seen[value], field))
                 problems.append(
                     Problem(
-                        doc.pos_of(("feeds", i, field)),
-                        f"feeds[{i}].{field}: duplicate feed {field} '{value}' "
+                        doc.pos_of((section, i, field)),
+                        f"{section}[{i}].{field}: duplicate {section[:-1]} {field} '{value}' "
                         f"(first at line {first.line})",
                     )
                 )

@@ -113,5 +113,9 @@ class ParseError(MonitorError):
         super().__init__(message)
 
 
+class AlertError(MonitorError):
+    """An alert target cannot be set up (its Apprise URL or config file is invalid)."""
+
+
 class StoreError(MonitorError):
     """The database cannot be reached or used."""

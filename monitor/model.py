@@ -94,6 +94,26 @@ class Match:
     item_key: str
     sentence: str
     evidence: tuple[Evidence, ...]
+    targets: tuple[str, ...] = ()  # where alerts for it go (routing is done by the pipeline)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Everything a message about one delivery is rendered from."""
+
+    delivery_id: int
+    target: str
+    rule: str
+    rule_title: str
+    level: str
+    score: float
+    title: str
+    link: str | None
+    feed: str
+    published_at: datetime
+    sentence: str
+    evidence: tuple[Evidence, ...]
+    sources: int  # outlets that reported the story so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +149,7 @@ class PollResult:
     bozo: str | None = None
     feed_title: str | None = None
     matches: tuple[Match, ...] = ()  # of all items; only those of new items are stored
+    story_window: timedelta = timedelta(hours=72)  # how far back copies join a story
 
     @property
     def duration(self) -> timedelta:

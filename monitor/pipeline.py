@@ -8,19 +8,20 @@ import asyncio
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from monitor import store
 from monitor.app import App
-from monitor.config import FeedConfig
+from monitor.config import FeedConfig, TargetConfig
 from monitor.errors import FeedGone, FetchError, ParseError, PollTimeout, RateLimited
 from monitor.match import match_items
 from monitor.model import FeedState, Item, Match, ParsedFeed, PollReport, PollResult
 from monitor.normalize import normalize_entry
 from monitor.parse import parse_feed
 from monitor.redact import redact_url
+from monitor.route import route
 from monitor.ruleset import RuleSet
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,14 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
         ruleset = app.rules.current if app.rules else None
         items, parsed, matches = await asyncio.wait_for(
             asyncio.to_thread(
-                _items, fetched.body, fetched.headers, fetched.url, feed, started, ruleset
+                _items,
+                fetched.body,
+                fetched.headers,
+                fetched.url,
+                feed,
+                started,
+                ruleset,
+                app.settings.targets,
             ),
             timeout=max(budget.total_seconds(), 0.1),
         )
@@ -112,6 +120,7 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
         body_bytes=len(fetched.body),
         items=items,
         matches=matches,
+        story_window=app.settings.alerts.story_window,
         bozo=parsed.bozo,
         feed_title=parsed.title,
     )
@@ -124,6 +133,7 @@ def _items(
     feed: FeedConfig,
     fetched_at: datetime,
     ruleset: RuleSet | None,
+    targets: Sequence[TargetConfig],
 ) -> tuple[tuple[Item, ...], ParsedFeed, tuple[Match, ...]]:
     parsed = parse_feed(body, headers)
     language = parsed.language or feed.language
@@ -138,7 +148,12 @@ def _items(
         )
         for e in parsed.entries
     )
-    matches = tuple(match_items(ruleset, items)) if ruleset else ()
+    if ruleset is None:
+        return items, parsed, ()
+    matches = tuple(
+        replace(m, targets=route(ruleset.rule(m.rule), targets))
+        for m in match_items(ruleset, items)
+    )
     return items, parsed, matches
 
 

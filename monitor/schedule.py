@@ -6,6 +6,7 @@ forgets and several daemons can share one PostgreSQL.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -17,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from monitor import __version__, store
 from monitor.app import App
 from monitor.config import FeedConfig
+from monitor.deliver import Sender
 from monitor.errors import RuleError, StoreError
 from monitor.model import FeedState
 from monitor.pipeline import poll_feed
@@ -37,6 +39,16 @@ class Daemon:
         self._feeds = {feed.name: feed for feed in app.settings.feeds}
         self._inflight: set[asyncio.Task[None]] = set()
         self._dispatching = asyncio.Lock()
+        self._delivering = asyncio.Lock()
+        rules = app.rules
+        self._sender = Sender(
+            app.db,
+            app.notifiers,
+            app.settings.alerts,
+            app.owner,
+            app.clock,
+            lambda: rules.current if rules else None,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sync feeds with the config, then dispatch due feeds until `stop` is set; on stop,
@@ -69,6 +81,16 @@ class Daemon:
             coalesce=True,
             misfire_grace_time=None,
         )
+        scheduler.add_job(
+            self.deliver,
+            "interval",
+            id="deliver",
+            max_instances=1,
+            coalesce=True,
+            seconds=settings.alerts.tick.total_seconds(),
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+        )
         if self.app.rules is not None:
             scheduler.add_job(
                 self.reload_rules,
@@ -85,6 +107,9 @@ class Daemon:
             await stop.wait()
         finally:
             async with self._dispatching:
+                # a send in progress gets the grace period to record what happened
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._delivering.acquire(), STOP_GRACE)
                 scheduler.shutdown(wait=False)
             await self._drain()
             await asyncio.to_thread(self._release)
@@ -124,6 +149,14 @@ class Daemon:
             return
         if pruned:
             log.info("poll history pruned", extra={"rows": pruned})
+
+    async def deliver(self) -> None:
+        """Send the alerts that are due."""
+        async with self._delivering:
+            try:
+                await self._sender.send_due()
+            except StoreError as exc:
+                log.error("delivery failed", extra={"error": str(exc)})
 
     async def reload_rules(self) -> None:
         """Swap in changed rule files if they are valid; otherwise log why and keep the old."""

@@ -51,11 +51,14 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _truncate(db: Database) -> None:
+def truncate(db: Database) -> None:
+    """Empty every table of a PostgreSQL test database."""
     from sqlalchemy import text
+    from sqlmodel import SQLModel
 
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with db.engine.begin() as conn:
-        conn.execute(text("TRUNCATE poll, item, feed, daemon RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -69,6 +72,6 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         return
     database = Database(request.getfixturevalue("pg_url"))
     database.upgrade()
-    _truncate(database)
+    truncate(database)
     yield database
     database.dispose()

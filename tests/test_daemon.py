@@ -11,7 +11,7 @@ from pathlib import Path
 
 from monitor import store
 from monitor.store import Database
-from tests.conftest import RULES_CONFIG, RULES_DIR
+from tests.conftest import RULES_CONFIG, RULES_DIR, truncate
 from tests.feedserver import FeedServer
 
 STOP_LIMIT = 10.0
@@ -165,8 +165,7 @@ def test_two_daemons_on_one_postgresql_never_poll_a_feed_twice(
 ) -> None:
     db = Database(pg_url)
     db.upgrade()
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE poll, item, feed, daemon RESTART IDENTITY CASCADE")
+    truncate(db)
     tag = os.urandom(4).hex()
     names = [f"{tag}-{i}.xml" for i in range(24)]
     for name in names:

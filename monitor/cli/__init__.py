@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitor import __version__
+from monitor.cli.alerts import add_commands as add_alert_commands
 from monitor.cli.context import (
     EXIT_FAILURE,
     EXIT_INVALID,
@@ -17,7 +18,7 @@ from monitor.cli.context import (
 from monitor.cli.feeds import add_commands as add_feed_commands
 from monitor.cli.rules import add_commands as add_rule_commands
 from monitor.config import load_settings
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import AlertError, ConfigError, StoreError
 from monitor.logs import configure_logging
 
 __all__ = ["EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "EXIT_UNAVAILABLE", "main"]
@@ -42,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except AlertError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return EXIT_FAILURE
 
@@ -66,4 +70,5 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_feed_commands(commands)
     add_rule_commands(commands)
+    add_alert_commands(commands)
     return parser

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from monitor import store
 from monitor.config import Settings
 from monitor.errors import Problem, RuleError
+from monitor.route import unknown_targets
 from monitor.rulebook import RuleBook
 
 EXIT_OK = 0
@@ -42,10 +43,15 @@ def open_rules(settings: Settings) -> RuleBook | None:
         )
         return None
     try:
-        return RuleBook(settings.rules_dir, settings.seeds_dir, lambda: datetime.now(UTC).date())
+        book = RuleBook(settings.rules_dir, settings.seeds_dir, lambda: datetime.now(UTC).date())
     except RuleError as exc:
         print_problems(exc.problems)
         raise CommandError(EXIT_INVALID) from exc
+    unknown = unknown_targets(book.current, settings.targets)
+    if unknown:
+        print_problems(unknown)
+        raise CommandError(EXIT_INVALID)
+    return book
 
 
 def print_problems(problems: Sequence[Problem], what: str = "in the rules") -> None:

@@ -8,25 +8,49 @@ from monitor.store.daemons import Health, beat, check_health, forget
 from monitor.store.database import Database
 from monitor.store.feeds import FeedView, claim_due_feeds, list_feeds, release_leases, sync_feeds
 from monitor.store.matches import Recorded, StoredMatch, recent_matches, recorded_items
+from monitor.store.outbox import (
+    DeliveryView,
+    Due,
+    Silence,
+    active_silences,
+    add_silence,
+    claim_due_deliveries,
+    list_deliveries,
+    mark,
+    record_attempt,
+    remove_silence,
+    retry_deliveries,
+)
 from monitor.store.polls import StoredItem, prune_history, recent_items, save_poll
 
 __all__ = [
     "Database",
+    "DeliveryView",
+    "Due",
     "FeedView",
     "Health",
     "Recorded",
+    "Silence",
     "StoredItem",
     "StoredMatch",
+    "active_silences",
+    "add_silence",
     "beat",
     "check_health",
+    "claim_due_deliveries",
     "claim_due_feeds",
     "forget",
+    "list_deliveries",
     "list_feeds",
+    "mark",
     "prune_history",
     "recent_items",
     "recent_matches",
+    "record_attempt",
     "recorded_items",
     "release_leases",
+    "remove_silence",
+    "retry_deliveries",
     "save_poll",
     "sync_feeds",
 ]

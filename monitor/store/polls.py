@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 
 from monitor.model import Item, PollResult
 from monitor.store.database import Database
-from monitor.store.tables import FeedRow, ItemRow, MatchRow, PollRow
+from monitor.store.stories import assign_story
+from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow
 
 INSERT_BATCH = 500
 
@@ -70,7 +71,27 @@ def _insert_items(session: Session, dialect: str, result: PollResult) -> list[st
             .returning(col(ItemRow.key), col(ItemRow.id))
         )
         new.update((key, item_id) for key, item_id in session.execute(statement))
-    matches = [
+    _insert_matches(session, dialect, result, new)
+    return list(new)
+
+
+def _insert_matches(
+    session: Session, dialect: str, result: PollResult, new: dict[str, int]
+) -> None:
+    """Matches of new items, each item's story, and the outbox rows for their targets."""
+    fresh = [m for m in result.matches if m.item_key in new]
+    if not fresh:
+        return
+    feed = session.get(FeedRow, result.feed_id)
+    feed_name = feed.name if feed else str(result.feed_id)
+    stories = {}
+    for key in dict.fromkeys(m.item_key for m in fresh):
+        item = session.get(ItemRow, new[key])
+        assert item is not None
+        stories[key] = assign_story(
+            session, item, feed_name, result.started_at, result.story_window
+        )
+    rows = [
         MatchRow(
             item_id=new[m.item_key],
             rule_id=m.rule,
@@ -80,12 +101,32 @@ def _insert_items(session: Session, dialect: str, result: PollResult) -> list[st
             sentence=m.sentence,
             evidence=[asdict(e) for e in m.evidence],
             matched_at=result.started_at,
+            story_id=stories[m.item_key].id,
         )
-        for m in result.matches
-        if m.item_key in new
+        for m in fresh
     ]
-    session.add_all(matches)
-    return list(new)
+    session.add_all(rows)
+    session.flush()
+    outbox = [
+        {
+            "key": f"{m.rule}:{row.story_id}:{target}",
+            "match_id": row.id,
+            "story_id": row.story_id,
+            "rule_id": m.rule,
+            "target": target,
+            "level": m.level,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": result.started_at,
+            "created_at": result.started_at,
+        }
+        for m, row in zip(fresh, rows, strict=True)
+        for target in m.targets
+    ]
+    if outbox:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # a story already alerted for this rule and target is not alerted again
+        session.execute(insert(DeliveryRow).values(outbox).on_conflict_do_nothing())
 
 
 def _item_values(item: Item, result: PollResult) -> dict[str, object]:

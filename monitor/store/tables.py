@@ -105,3 +105,65 @@ class MatchRow(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     matched_at: datetime = Field(index=True)
+    story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+
+
+class StoryRow(SQLModel, table=True):
+    """Near-duplicate items (the same report from several outlets) grouped as one story."""
+
+    __tablename__ = "story"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    link: str | None = Field(default=None, sa_column=Column(Text))
+    words: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    feeds: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    items: int = 1
+    first_seen: datetime
+    last_seen: datetime = Field(index=True)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One alert for one target: the outbox. Written with its match, sent by the sender."""
+
+    __tablename__ = "delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)  # rule:story:target, so nothing repeats
+    match_id: int = Field(foreign_key="match.id", index=True)
+    story_id: int = Field(foreign_key="story.id", index=True)
+    rule_id: str = Field(max_length=64)
+    target: str = Field(max_length=64, index=True)
+    level: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)  # pending|sent|dead|silenced
+    attempts: int = 0
+    next_attempt_at: datetime = Field(index=True)
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class AttemptRow(SQLModel, table=True):
+    """Every delivery attempt, kept for `monitor alerts`."""
+
+    __tablename__ = "attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    at: datetime
+    ok: bool
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SilenceRow(SQLModel, table=True):
+    """A user's "not now" for a rule (or every rule), set with `monitor silence add`."""
+
+    __tablename__ = "silence"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str | None = Field(default=None, max_length=64)  # None: every rule
+    until: datetime = Field(index=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime

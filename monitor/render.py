@@ -1,0 +1,81 @@
+"""Turn an `Alert` into a message: Slack mrkdwn, email HTML (with a text part) or plain text.
+
+The only user of Jinja2. HTML is autoescaped and Markdown (which Apprise turns into Slack's
+mrkdwn) has its markup characters escaped, so a feed cannot inject markup into an alert.
+Users can override any template with a file of the same name in `alerts.templates_dir`.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+
+from monitor.model import Alert
+
+KINDS = ("slack", "email", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str
+    body: str
+    format: str  # text | html | markdown (Apprise's body formats)
+
+
+class Renderer:
+    """Loads the templates once; `render` is cheap."""
+
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
+        self._env = Environment(
+            loader=ChoiceLoader([*loaders, PackageLoader("monitor", "templates")]),
+            autoescape=select_autoescape(["html.j2"]),
+            trim_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._env.filters["md"] = _markdown_escape
+
+    def render(self, alert: Alert, kind: str) -> Message:
+        """The message for `alert` in the style of `kind` (slack, email or text)."""
+        context = {
+            "alert": alert,
+            "segments": marked_segments(alert),
+            "published": alert.published_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "why": ", ".join(dict.fromkeys(f"{e.text} ({e.ref})" for e in alert.evidence)),
+        }
+        title = f"[{alert.level.upper()}] {alert.rule}: {alert.title}"
+        if kind == "email":
+            return Message(title, self._env.get_template("email.html.j2").render(context), "html")
+        name = "slack.j2" if kind == "slack" else "text.j2"
+        body = self._env.get_template(name).render(context).strip()
+        return Message(title, body, "markdown" if kind == "slack" else "text")
+
+
+def marked_segments(alert: Alert) -> list[tuple[str, bool]]:
+    """The sentence cut into (text, is-evidence) pieces, so templates can mark the words."""
+    sentence = alert.sentence
+    spans: list[tuple[int, int]] = []
+    for evidence in alert.evidence:
+        start = sentence.find(evidence.text)
+        if start >= 0:
+            spans.append((start, start + len(evidence.text)))
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
+    for start, end in sorted(spans):
+        if start < cursor:
+            continue  # overlaps a span already marked
+        if start > cursor:
+            pieces.append((sentence[cursor:start], False))
+        pieces.append((sentence[start:end], True))
+        cursor = end
+    if cursor < len(sentence):
+        pieces.append((sentence[cursor:], False))
+    return pieces
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~])")
+
+
+def _markdown_escape(text: object) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))

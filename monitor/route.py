@@ -1,0 +1,37 @@
+"""Which alert targets want a match. Pure: rules and targets in, target names out."""
+
+from collections.abc import Sequence
+
+from monitor.config import TargetConfig
+from monitor.errors import Problem
+from monitor.ruleset import Rule, RuleSet
+
+LEVELS = ("low", "medium", "high", "critical")
+LOG_TARGET = "log"  # used when no target is configured, so a first run shows its alerts
+
+
+def route(rule: Rule, targets: Sequence[TargetConfig]) -> tuple[str, ...]:
+    """The targets an alert of `rule` goes to: those the rule names (all when it names none),
+    kept if their filters (level, rules, tags) accept the rule."""
+    if not targets:
+        return (LOG_TARGET,)
+    wanted = set(rule.notify) if rule.notify else {t.name for t in targets}
+    return tuple(
+        t.name
+        for t in targets
+        if t.name in wanted
+        and LEVELS.index(rule.level) >= LEVELS.index(t.min_level)
+        and (not t.rules or rule.id in t.rules)
+        and (not t.tags or set(t.tags) & set(rule.tags))
+    )
+
+
+def unknown_targets(ruleset: RuleSet, targets: Sequence[TargetConfig]) -> list[Problem]:
+    """A problem for every `notify:` name that is not a configured target."""
+    names = {t.name for t in targets} | {LOG_TARGET}
+    return [
+        Problem(rule.pos, f"notify: unknown target '{name}' (targets: {', '.join(sorted(names))})")
+        for rule in ruleset.rules
+        for name in rule.notify
+        if name not in names
+    ]

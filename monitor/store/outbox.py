@@ -1,0 +1,223 @@
+"""The alert outbox: claiming due deliveries, recording attempts, history, retries, silences."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
+
+from monitor.model import Alert, Evidence
+from monitor.store.database import Database
+from monitor.store.tables import (
+    AttemptRow,
+    DeliveryRow,
+    FeedRow,
+    ItemRow,
+    MatchRow,
+    SilenceRow,
+    StoryRow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A delivery to attempt now, with everything its message needs."""
+
+    alert: Alert
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """A delivery as `monitor alerts` shows it."""
+
+    id: int
+    target: str
+    rule: str
+    level: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    id: int
+    rule: str | None
+    until: datetime
+    reason: str
+
+
+def claim_due_deliveries(
+    db: Database, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[Due]:
+    """Lease up to `limit` pending deliveries whose time has come (as feeds are leased)."""
+    due = (
+        select(DeliveryRow.id)
+        .where(
+            DeliveryRow.status == "pending",
+            col(DeliveryRow.next_attempt_at) <= now,
+            or_(col(DeliveryRow.lease_until).is_(None), col(DeliveryRow.lease_until) < now),
+        )
+        .order_by(col(DeliveryRow.next_attempt_at))
+        .limit(limit)
+    )
+    if db.dialect == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claim = (
+        update(DeliveryRow)
+        .where(col(DeliveryRow.id).in_(due.scalar_subquery()))
+        .values(lease_owner=owner, lease_until=now + lease)
+        .returning(col(DeliveryRow.id))
+    )
+    with db.session() as session:
+        ids = list(session.execute(claim).scalars())
+        if not ids:
+            return []
+        rows = session.execute(
+            sa_select(DeliveryRow, MatchRow, ItemRow, col(FeedRow.name), StoryRow)
+            .join(MatchRow, col(MatchRow.id) == DeliveryRow.match_id)
+            .join(ItemRow, col(ItemRow.id) == MatchRow.item_id)
+            .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
+            .join(StoryRow, col(StoryRow.id) == DeliveryRow.story_id)
+            .where(col(DeliveryRow.id).in_(ids))
+            .order_by(col(DeliveryRow.id))
+        ).all()
+        return [
+            Due(_alert(d, m, item, feed, story), d.attempts, d.created_at)
+            for d, m, item, feed, story in rows
+        ]
+
+
+def record_attempt(
+    db: Database,
+    delivery_id: int,
+    now: datetime,
+    *,
+    ok: bool,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    status: str | None = None,
+) -> None:
+    """Store one attempt and its consequence: sent, a retry time, or a final status."""
+    with db.session() as session:
+        row = session.get(DeliveryRow, delivery_id)
+        if row is None:
+            return
+        session.add(AttemptRow(delivery_id=delivery_id, at=now, ok=ok, error=error))
+        row.attempts += 1
+        row.lease_owner, row.lease_until = None, None
+        if ok:
+            row.status, row.sent_at, row.last_error = "sent", now, None
+        else:
+            row.last_error = error
+            row.status = status or "pending"
+            if retry_at is not None:
+                row.next_attempt_at = retry_at
+        session.add(row)
+
+
+def mark(db: Database, delivery_id: int, status: str, reason: str) -> None:
+    """Close a delivery without an attempt (silenced)."""
+    with db.session() as session:
+        row = session.get(DeliveryRow, delivery_id)
+        if row is not None:
+            row.status, row.last_error = status, reason
+            row.lease_owner, row.lease_until = None, None
+            session.add(row)
+
+
+def list_deliveries(
+    db: Database, limit: int, status: str | None = None, target: str | None = None
+) -> list[DeliveryView]:
+    query = (
+        select(DeliveryRow, ItemRow.title)
+        .join(MatchRow, col(MatchRow.id) == DeliveryRow.match_id)
+        .join(ItemRow, col(ItemRow.id) == MatchRow.item_id)
+    )
+    if status is not None:
+        query = query.where(DeliveryRow.status == status)
+    if target is not None:
+        query = query.where(DeliveryRow.target == target)
+    query = query.order_by(col(DeliveryRow.id).desc()).limit(limit)
+    with db.session() as session:
+        return [
+            DeliveryView(
+                id=d.id or 0,
+                target=d.target,
+                rule=d.rule_id,
+                level=d.level,
+                status=d.status,
+                attempts=d.attempts,
+                last_error=d.last_error,
+                created_at=d.created_at,
+                sent_at=d.sent_at,
+                next_attempt_at=d.next_attempt_at,
+                title=title,
+            )
+            for d, title in session.exec(query)
+        ]
+
+
+def retry_deliveries(
+    db: Database, now: datetime, ids: list[int] | None = None, dead: bool = False
+) -> int:
+    """Make deliveries pending again now (by id, or every dead one). Returns how many."""
+    statement = update(DeliveryRow).values(
+        status="pending", next_attempt_at=now, created_at=now, lease_owner=None, lease_until=None
+    )
+    if ids:
+        statement = statement.where(col(DeliveryRow.id).in_(ids))
+    elif dead:
+        statement = statement.where(col(DeliveryRow.status) == "dead")
+    else:
+        return 0
+    with db.session() as session:
+        return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def add_silence(db: Database, rule: str | None, until: datetime, reason: str, now: datetime) -> int:
+    with db.session() as session:
+        row = SilenceRow(rule_id=rule, until=until, reason=reason, created_at=now)
+        session.add(row)
+        session.flush()
+        return row.id or 0
+
+
+def active_silences(db: Database, now: datetime) -> list[Silence]:
+    with db.session() as session:
+        rows = session.exec(select(SilenceRow).where(col(SilenceRow.until) > now))
+        return [Silence(r.id or 0, r.rule_id, r.until, r.reason) for r in rows]
+
+
+def remove_silence(db: Database, silence_id: int) -> bool:
+    with db.session() as session:
+        row = session.get(SilenceRow, silence_id)
+        if row is None:
+            return False
+        session.delete(row)
+        return True
+
+
+def _alert(d: DeliveryRow, m: MatchRow, item: ItemRow, feed: str, story: StoryRow) -> Alert:
+    return Alert(
+        delivery_id=d.id or 0,
+        target=d.target,
+        rule=d.rule_id,
+        rule_title=d.rule_id,
+        level=d.level,
+        score=m.score,
+        title=item.title,
+        link=item.link,
+        feed=feed,
+        published_at=item.published_at,
+        sentence=m.sentence,
+        evidence=tuple(Evidence(**e) for e in m.evidence),  # type: ignore[arg-type]
+        sources=len(story.feeds),
+    )

@@ -1,0 +1,294 @@
+"""Alert delivery through real receivers: SMTP (aiosmtpd), an HTTP webhook, Slack's payload."""
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import apprise.plugins.slack as slack_plugin
+import pytest
+
+from monitor import store
+from monitor.alert import build_notifiers
+from monitor.app import open_app
+from monitor.config import AlertSettings, FeedConfig, Settings, TargetConfig
+from monitor.deliver import Sender
+from monitor.pipeline import poll_feed
+from monitor.rulebook import RuleBook
+from monitor.store import Database
+from tests.conftest import RULES_DIR
+from tests.feedserver import FeedServer
+from tests.receivers import SmtpServer, WebhookServer
+
+START = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+SIGNAL = "Alphaland ships artillery to Betania"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookServer]:
+    server = WebhookServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def rss(*items: tuple[str, str]) -> bytes:
+    body = "".join(
+        f"<item><guid>{guid}</guid><title>{title}</title>"
+        f"<link>https://news.example.org/{guid}</link>"
+        "<description>Officials in Betopolis confirmed the shipment.</description></item>"
+        for guid, title in items
+    )
+    return f"<rss version='2.0'><channel><title>t</title>{body}</channel></rss>".encode()
+
+
+def serve(server: FeedServer, *items: tuple[str, str]) -> str:
+    name = f"{uuid.uuid4().hex[:8]}.xml"
+    server.set_feed(name, rss(*items))
+    return server.url(f"/feeds/{name}")
+
+
+def settings_with(targets: list[TargetConfig], *urls: str, **alerts: object) -> Settings:
+    feeds = tuple(
+        FeedConfig(name=f"f{i}", url=url, interval=timedelta(minutes=10))
+        for i, url in enumerate(urls)
+    )
+    return Settings(feeds=feeds, targets=tuple(targets), alerts=AlertSettings(**alerts))
+
+
+def poll_all(db: Database, settings: Settings, clock: Clock) -> None:
+    rules = RuleBook(RULES_DIR, RULES_DIR / "seeds", lambda: clock.now.date())
+
+    async def go() -> None:
+        async with open_app(settings, db=db, clock=clock, rules=rules) as app:
+            store.sync_feeds(db, settings.feeds, clock.now)
+            names = [f.name for f in settings.feeds]
+            for state in store.claim_due_feeds(
+                db, app.owner, clock.now, timedelta(minutes=5), len(names), names
+            ):
+                await poll_feed(app, settings.feed(state.name), state)
+
+    asyncio.run(go())
+
+
+def send(db: Database, settings: Settings, clock: Clock) -> int:
+    sender = Sender(db, build_notifiers(settings.targets), settings.alerts, "test", clock)
+    return asyncio.run(sender.send_due())
+
+
+def target(name: str, *urls: str, **extra: object) -> TargetConfig:
+    return TargetConfig(name=name, urls=urls, **extra)
+
+
+def test_an_email_alert_arrives_with_html_text_link_and_evidence(
+    db: Database, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    clock = Clock()
+    settings = settings_with([target("mail", smtp.url())], serve(feed_server, ("a1", SIGNAL)))
+
+    poll_all(db, settings, clock)
+    sent = send(db, settings, clock)
+
+    [message] = smtp.messages
+    assert sent == 1
+    assert message["Subject"] == f"[HIGH] alp-bet-arms: {SIGNAL}"
+    parts = {
+        p.get_content_type(): bytes(p.get_payload(decode=True)).decode()
+        for p in message.walk()
+        if not p.is_multipart()
+    }
+    assert "<mark>artillery</mark>" in parts["text/html"]
+    assert 'href="https://news.example.org/a1"' in parts["text/html"]
+    assert "artillery" in parts["text/plain"] and "Alphaland" in parts["text/plain"]
+
+
+def test_a_webhook_alert_carries_title_and_body(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer
+) -> None:
+    clock = Clock()
+    settings = settings_with([target("hook", webhook.url())], serve(feed_server, ("w1", SIGNAL)))
+
+    poll_all(db, settings, clock)
+    send(db, settings, clock)
+
+    [call] = webhook.received
+    payload = call.json()
+    assert payload["title"] == f"[HIGH] alp-bet-arms: {SIGNAL}"
+    assert (
+        "[artillery]" in payload["message"] and "https://news.example.org/w1" in payload["message"]
+    )
+
+
+def test_slack_gets_its_own_payload_shape(
+    db: Database,
+    feed_server: FeedServer,
+    webhook: WebhookServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Apprise's Slack plugin has its host fixed; point it at the local receiver (test only)
+    monkeypatch.setattr(
+        slack_plugin.NotifySlack, "webhook_url", f"http://127.0.0.1:{webhook.port}/slack/services"
+    )
+    clock = Clock()
+    settings = settings_with(
+        [target("slack", "slack://T0001/B0001/secrettoken123")], serve(feed_server, ("s1", SIGNAL))
+    )
+
+    poll_all(db, settings, clock)
+    send(db, settings, clock)
+
+    [call] = webhook.received
+    assert call.path == "/slack/services/T0001/B0001/secrettoken123"
+    text = json_text(call.json())
+    assert "*HIGH*" in text and "<https://news.example.org/s1|" in text and "*artillery*" in text
+
+
+def json_text(payload: dict[str, object]) -> str:
+    return str(payload)
+
+
+def test_a_receiver_that_is_down_gets_the_alert_once_it_is_back(
+    db: Database, feed_server: FeedServer
+) -> None:
+    receiver = WebhookServer()  # not started: connection refused
+    clock = Clock()
+    settings = settings_with([target("hook", receiver.url())], serve(feed_server, ("d1", SIGNAL)))
+    poll_all(db, settings, clock)
+
+    first = send(db, settings, clock)
+    [pending] = store.list_deliveries(db, 10)
+    receiver.start()
+    try:
+        early = send(db, settings, clock)  # the retry is not due yet
+        clock.now += timedelta(seconds=31)
+        later = send(db, settings, clock)
+        again = send(db, settings, clock)
+    finally:
+        receiver.stop()
+
+    assert (first, early, later, again) == (0, 0, 1, 0)
+    assert pending.status == "pending" and pending.attempts == 1 and pending.last_error
+    assert len(receiver.received) == 1
+    assert store.list_deliveries(db, 10)[0].status == "sent"
+
+
+def test_a_target_that_always_fails_is_dead_after_the_cutoff(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer
+) -> None:
+    webhook.status = 500
+    clock = Clock()
+    settings = settings_with(
+        [target("hook", webhook.url())],
+        serve(feed_server, ("x1", SIGNAL)),
+        cutoff=timedelta(minutes=10),
+    )
+    poll_all(db, settings, clock)
+
+    for _ in range(20):  # retries after 30s, 1m, 2m, 4m, 8m: the sixth try is past the cutoff
+        send(db, settings, clock)
+        clock.now += timedelta(minutes=1)
+
+    [delivery] = store.list_deliveries(db, 10)
+    assert delivery.status == "dead" and delivery.attempts == 6
+    assert store.list_deliveries(db, 10, status="dead")[0].id == delivery.id
+
+
+def test_one_story_from_three_feeds_alerts_once_with_its_source_count(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer
+) -> None:
+    clock = Clock()
+    copies = [
+        serve(feed_server, ("c1", f"{SIGNAL}, officials say")),
+        serve(feed_server, ("c2", f"Officials say {SIGNAL}")),
+        serve(feed_server, ("c3", SIGNAL)),
+    ]
+    settings = settings_with([target("hook", webhook.url())], *copies)
+
+    poll_all(db, settings, clock)
+    send(db, settings, clock)
+
+    assert len(webhook.received) == 1
+    assert "3 outlets report this story" in webhook.received[0].json()["message"]
+    assert len(store.recent_matches(db, 10)) == 3  # every copy is still recorded
+
+
+def test_a_repoll_never_alerts_twice(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer
+) -> None:
+    clock = Clock()
+    settings = settings_with([target("hook", webhook.url())], serve(feed_server, ("r1", SIGNAL)))
+    poll_all(db, settings, clock)
+    send(db, settings, clock)
+
+    clock.now += timedelta(minutes=11)
+    poll_all(db, settings, clock)
+    send(db, settings, clock)
+
+    assert len(webhook.received) == 1
+
+
+def test_a_silenced_rule_is_not_sent_but_shown(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer
+) -> None:
+    clock = Clock()
+    settings = settings_with([target("hook", webhook.url())], serve(feed_server, ("q1", SIGNAL)))
+    store.add_silence(db, "alp-bet-arms", clock.now + timedelta(hours=4), "drill", clock.now)
+    poll_all(db, settings, clock)
+
+    send(db, settings, clock)
+
+    [delivery] = store.list_deliveries(db, 10)
+    assert webhook.received == []
+    assert delivery.status == "silenced" and "drill" in (delivery.last_error or "")
+
+
+def test_targets_filter_by_level_rule_and_tag(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer
+) -> None:
+    clock = Clock()
+    settings = settings_with(
+        [
+            target("all", webhook.url("/all")),
+            target("critical-only", webhook.url("/critical"), min_level="critical"),
+            target("other-rule", webhook.url("/other"), rules=("pact-bet-statement",)),
+            target("tagged", webhook.url("/tagged"), tags=("test",)),
+        ],
+        serve(feed_server, ("t1", SIGNAL)),
+    )
+
+    poll_all(db, settings, clock)
+    send(db, settings, clock)
+
+    assert sorted(r.path for r in webhook.received) == ["/all", "/tagged"]
+
+
+def test_without_targets_alerts_go_to_the_log(
+    db: Database, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    settings = settings_with([], serve(feed_server, ("l1", SIGNAL)))
+    poll_all(db, settings, clock)
+
+    with caplog.at_level("INFO", logger="monitor"):
+        sent = send(db, settings, clock)
+
+    assert sent == 1
+    assert any(
+        r.getMessage() == "alert" and SIGNAL in str(getattr(r, "title", "")) for r in caplog.records
+    )
