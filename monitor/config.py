@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -104,6 +105,29 @@ class ScheduleSettings(_Strict):
 Level = Literal["low", "medium", "high", "critical"]
 
 
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{name}' is not a time zone (use e.g. UTC, Europe/Berlin)") from None
+    return name
+
+
+TimeZone = Annotated[str, AfterValidator(_zone)]
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class DigestConfig(_Strict):
+    cron: str = Field(pattern=r"^\S+ \S+ \S+ \S+ \S+$")  # minute hour day month weekday
+    timezone: TimeZone = "UTC"
+
+
+class QuietHours(_Strict):
+    start: ClockTime  # HH:MM, local time in `timezone`
+    end: ClockTime
+    timezone: TimeZone = "UTC"
+
+
 class TargetConfig(_Strict):
     """Where alerts go. Apprise URLs carry tokens, so they normally come from the environment."""
 
@@ -116,11 +140,16 @@ class TargetConfig(_Strict):
     min_level: Level = "low"
     rules: tuple[str, ...] = ()  # only these rules (empty: all)
     tags: tuple[str, ...] = ()  # only rules with one of these tags (empty: all)
+    mode: Literal["immediate", "digest"] = "immediate"
+    digest: DigestConfig | None = None  # when mode is digest
+    quiet_hours: QuietHours | None = None  # alerts are held, then sent when they end
 
     @model_validator(mode="after")
     def _has_a_destination(self) -> Self:
         if not self.urls and self.config_file is None:
             raise ValueError(f"target '{self.name}' has no Apprise URL: set urls_env (or urls)")
+        if self.mode == "digest" and self.digest is None:
+            raise ValueError(f"target '{self.name}' is a digest: give digest: {{cron: …}}")
         return self
 
 

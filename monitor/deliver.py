@@ -1,6 +1,8 @@
 """The sender: takes due deliveries from the outbox, renders them, sends them, records how it
 went. Retries back off exponentially; a delivery still failing after the cut-off is marked
-dead and logged as an error, never dropped silently.
+dead and logged as an error, never dropped silently. Silences close a delivery as
+`silenced`, a rule's re-alert window as `suppressed`; quiet hours hold it until they end.
+Digest targets get one message per run of their schedule.
 
 Exactly-once is impossible across a crash between the target accepting a message and the
 attempt being recorded; that window is one `notify()` call plus one small transaction. A crash
@@ -10,20 +12,23 @@ A crash anywhere else loses nothing and sends nothing twice.
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from monitor import store
 from monitor.alert import Notifier
-from monitor.config import AlertSettings
+from monitor.config import AlertSettings, QuietHours, TargetConfig
+from monitor.model import Alert
 from monitor.render import Renderer
-from monitor.ruleset import RuleSet
+from monitor.ruleset import Rule, RuleSet
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 BATCH = 20
+DIGEST_BATCH = 500
 
 
 class Sender:
@@ -37,56 +42,116 @@ class Sender:
         owner: str,
         clock: Callable[[], datetime],
         rules: Callable[[], RuleSet | None] = lambda: None,
+        targets: Sequence[TargetConfig] = (),
     ) -> None:
         self.db, self.notifiers, self.settings = db, notifiers, settings
         self.owner, self.clock, self.rules = owner, clock, rules
+        self.targets = {t.name: t for t in targets}
         self.renderer = Renderer(settings.templates_dir)
 
     async def send_due(self) -> int:
-        """Attempt every due delivery once. Returns how many were sent."""
+        """Attempt every due immediate delivery once. Returns how many were sent."""
         now = self.clock()
+        digests = tuple(n for n, t in self.targets.items() if t.mode == "digest")
         due = await asyncio.to_thread(
-            store.claim_due_deliveries, self.db, self.owner, now, LEASE, BATCH
+            store.claim_due_deliveries, self.db, self.owner, now, LEASE, BATCH, skip=digests
         )
-        if not due:
-            return 0
-        silences = await asyncio.to_thread(store.active_silences, self.db, now)
         sent = 0
-        for item in due:
-            sent += await self._attempt(item, silences)
+        for item in due:  # screened one by one: a send opens the rule's re-alert window
+            for ready in await self._screen([item], now):
+                sent += await self._send_one(ready)
         return sent
 
-    async def _attempt(self, item: store.Due, silences: list[store.Silence]) -> int:
-        alert = item.alert
+    async def send_digest(self, target: str) -> int:
+        """Send every pending delivery of a digest target as one message. Returns how many."""
         now = self.clock()
+        due = await asyncio.to_thread(
+            store.claim_due_deliveries, self.db, self.owner, now, LEASE, DIGEST_BATCH, only=target
+        )
+        ready = await self._screen(due, now)
+        notifier = self.notifiers.get(target)
+        if not ready or notifier is None:
+            return 0
+        message = self.renderer.render_digest([i.alert for i in ready], notifier.kind)
+        result = await asyncio.to_thread(notifier.send, message)
+        for item in ready:
+            if result.ok:
+                await self._record_sent(item.alert, now)
+            else:
+                await self._failed(item, now, result.detail)
+        return len(ready) if result.ok else 0
+
+    async def _screen(self, due: list[store.Due], now: datetime) -> list[store.Due]:
+        """Drop what is silenced or within its rule's re-alert window; hold what falls in
+        quiet hours. Returns the deliveries to send now, with their rule titles."""
+        if not due:
+            return []
+        silences = await asyncio.to_thread(store.active_silences, self.db, now)
+        ruleset = self.rules()
+        ready = []
+        for item in due:
+            rule = _find_rule(ruleset, item.alert.rule)
+            verdict = await self._hold_or_drop(item.alert, rule, silences, now)
+            if verdict is not None:
+                status, reason, until = verdict
+                await asyncio.to_thread(
+                    store.mark, self.db, item.alert.delivery_id, status, reason, until
+                )
+            else:
+                titled = replace(item.alert, rule_title=rule.title) if rule else item.alert
+                ready.append(replace(item, alert=titled))
+        return ready
+
+    async def _hold_or_drop(
+        self, alert: Alert, rule: Rule | None, silences: list[store.Silence], now: datetime
+    ) -> tuple[str, str, datetime | None] | None:
+        """(status, reason, hold-until) when the delivery must not go out now, else None."""
         silence = next((s for s in silences if s.rule in (None, alert.rule)), None)
         if silence is not None:
-            reason = f"silenced until {silence.until:%Y-%m-%d %H:%M}Z: {silence.reason}"
-            await asyncio.to_thread(store.mark, self.db, alert.delivery_id, "silenced", reason)
-            return 0
+            return (
+                "silenced",
+                f"silenced until {silence.until:%Y-%m-%d %H:%M}Z: {silence.reason}",
+                None,
+            )
+        if rule is not None and rule.realert is not None:
+            since = now - rule.realert
+            recent: bool = await asyncio.to_thread(
+                store.sent_since, self.db, rule.id, alert.target, since
+            )
+            if recent:
+                return "suppressed", f"within {rule.id}'s re-alert window ({rule.realert})", None
+        target = self.targets.get(alert.target)
+        if target is not None and target.quiet_hours is not None:
+            end = quiet_until(target.quiet_hours, now)
+            if end is not None:
+                return "pending", f"held for quiet hours until {end:%Y-%m-%d %H:%M}Z", end
+        return None
+
+    async def _send_one(self, item: store.Due) -> int:
+        alert = item.alert
+        now = self.clock()
         notifier = self.notifiers.get(alert.target)
         if notifier is None:
             await self._failed(item, now, f"no target named '{alert.target}' in the config")
             return 0
-        ruleset = self.rules()
-        if ruleset is not None and any(r.id == alert.rule for r in ruleset.rules):
-            alert = replace(alert, rule_title=ruleset.rule(alert.rule).title)
-        message = self.renderer.render(alert, notifier.kind)
-        result = await asyncio.to_thread(notifier.send, message)
+        result = await asyncio.to_thread(notifier.send, self.renderer.render(alert, notifier.kind))
         if result.ok:
-            await asyncio.to_thread(store.record_attempt, self.db, alert.delivery_id, now, ok=True)
-            log.info(
-                "alert sent",
-                extra={
-                    "target": alert.target,
-                    "rule": alert.rule,
-                    "delivery": alert.delivery_id,
-                    "title": alert.title,
-                },
-            )
+            await self._record_sent(alert, now)
             return 1
         await self._failed(item, now, result.detail)
         return 0
+
+    async def _record_sent(self, alert: Alert, now: datetime) -> None:
+        await asyncio.to_thread(store.record_attempt, self.db, alert.delivery_id, now, ok=True)
+        log.info(
+            "alert sent",
+            extra={
+                "target": alert.target,
+                "rule": alert.rule,
+                "delivery": alert.delivery_id,
+                "title": alert.title,
+            },
+        )
 
     async def _failed(self, item: store.Due, now: datetime, error: str) -> None:
         alert = item.alert
@@ -136,3 +201,25 @@ class Sender:
         """first_retry, doubled per failed attempt, up to max_retry."""
         grown: timedelta = self.settings.first_retry * (2 ** min(max(attempts - 1, 0), 20))
         return min(grown, self.settings.max_retry)
+
+
+def _find_rule(ruleset: RuleSet | None, rule_id: str) -> Rule | None:
+    if ruleset is None:
+        return None
+    return next((r for r in ruleset.rules if r.id == rule_id), None)
+
+
+def quiet_until(quiet: QuietHours, now: datetime) -> datetime | None:
+    """When the quiet hours around `now` end (aware UTC), or None outside them.
+    Hours may wrap midnight (22:00–07:00)."""
+    zone = ZoneInfo(quiet.timezone)
+    local = now.astimezone(zone)
+    start, end = time.fromisoformat(quiet.start), time.fromisoformat(quiet.end)
+    clock = local.time().replace(tzinfo=None)
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside:
+        return None
+    ending = datetime.combine(local.date(), end, tzinfo=zone)
+    if ending <= local:
+        ending += timedelta(days=1)
+    return ending.astimezone(now.tzinfo)

@@ -6,6 +6,7 @@ Users can override any template with a file of the same name in `alerts.template
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, s
 from monitor.model import Alert
 
 KINDS = ("slack", "email", "text")
+LEVELS = ("low", "medium", "high", "critical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,20 @@ class Renderer:
         name = "slack.j2" if kind == "slack" else "text.j2"
         body = self._env.get_template(name).render(context).strip()
         return Message(title, body, "markdown" if kind == "slack" else "text")
+
+    def render_digest(self, alerts: Sequence[Alert], kind: str) -> Message:
+        """One message listing `alerts`, grouped by rule, rules by level (highest first),
+        then newest first within a rule."""
+        groups: dict[str, list[Alert]] = {}
+        for alert in sorted(alerts, key=lambda a: a.published_at, reverse=True):
+            groups.setdefault(alert.rule, []).append(alert)
+        ordered = sorted(groups.items(), key=lambda g: (-LEVELS.index(g[1][0].level), g[0]))
+        title = f"monitor digest: {len(alerts)} alert(s) from {len(ordered)} rule(s)"
+        if kind == "email":
+            body = self._env.get_template("digest.html.j2").render(groups=ordered)
+            return Message(title, body, "html")
+        body = self._env.get_template("digest.j2").render(groups=ordered).strip()
+        return Message(title, body, "markdown")
 
 
 def marked_segments(alert: Alert) -> list[tuple[str, bool]]:

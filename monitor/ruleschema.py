@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from monitor.config import Duration
+
 LANGUAGES = ("en", "ru", "ko", "zh", "ja", "tr")
 LEVELS = ("low", "medium", "high", "critical")
 _ACTOR_ID = r"^[A-Z][A-Z0-9_]{1,15}$"
@@ -136,6 +138,7 @@ class RuleSpec(_Strict):
     evidence: Any = None
     exclude: Any = None
     notify: tuple[str, ...] = ()
+    realert: Duration | None = None  # after an alert, this rule stays quiet on that target
     enabled: bool = True
     examples: ExamplesSpec = ExamplesSpec()
 

@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,6 +63,7 @@ class Rule:
     evidence: Condition | None
     exclude: Condition | None
     notify: tuple[str, ...]
+    realert: timedelta | None
     version: str  # changes whenever the rule or a dictionary it uses changes
     examples: tuple[Example, ...] = ()
     pos: Pos | None = None
@@ -271,6 +272,7 @@ class _Loader:
             evidence=evidence,
             exclude=exclude,
             notify=spec.notify,
+            realert=spec.realert,
             version=_digest(spec.model_dump(mode="json"), defs),
             examples=tuple(_examples(spec, doc, loc)),
             pos=doc.pos_of(loc),

@@ -11,15 +11,17 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from monitor import __version__, store
 from monitor.app import App
-from monitor.config import FeedConfig
+from monitor.config import FeedConfig, TargetConfig
 from monitor.deliver import Sender
-from monitor.errors import RuleError, StoreError
+from monitor.errors import ConfigError, Problem, RuleError, StoreError
 from monitor.model import FeedState
 from monitor.pipeline import poll_feed
 
@@ -91,6 +93,16 @@ class Daemon:
             misfire_grace_time=None,
             next_run_time=datetime.now(UTC),
         )
+        for target, trigger in digest_triggers(settings.targets).items():
+            scheduler.add_job(
+                self.digest,
+                trigger,
+                args=[target],
+                id=f"digest:{target}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+            )
         if self.app.rules is not None:
             scheduler.add_job(
                 self.reload_rules,
@@ -158,6 +170,16 @@ class Daemon:
             except StoreError as exc:
                 log.error("delivery failed", extra={"error": str(exc)})
 
+    async def digest(self, target: str) -> None:
+        """Send a digest target's pending alerts as one message."""
+        async with self._delivering:
+            try:
+                count = await self._sender.send_digest(target)
+            except StoreError as exc:
+                log.error("digest failed", extra={"target": target, "error": str(exc)})
+                return
+        log.info("digest sent", extra={"target": target, "alerts": count})
+
     async def reload_rules(self) -> None:
         """Swap in changed rule files if they are valid; otherwise log why and keep the old."""
         assert self.app.rules is not None
@@ -213,6 +235,33 @@ class Daemon:
             return
         if released:
             log.info("leases released", extra={"count": released})
+
+
+def digest_triggers(targets: Sequence[TargetConfig]) -> dict[str, CronTrigger]:
+    """The cron trigger of every digest target.
+
+    Raises:
+        ConfigError: a cron expression or time zone APScheduler does not accept.
+    """
+    triggers, problems = {}, []
+    for target in targets:
+        if target.mode != "digest" or target.digest is None:
+            continue
+        try:
+            triggers[target.name] = CronTrigger.from_crontab(
+                target.digest.cron, timezone=target.digest.timezone
+            )
+        except ValueError as exc:
+            problems.append(Problem(None, f"digest.cron: {exc}", where=f"target {target.name}"))
+    if problems:
+        raise ConfigError(problems)
+    return triggers
+
+
+def next_digest(target: TargetConfig, after: datetime) -> datetime | None:
+    """When the digest of `target` next goes out after `after` (for tests and the CLI)."""
+    trigger = digest_triggers([target]).get(target.name)
+    return trigger.get_next_fire_time(None, after) if trigger else None
 
 
 async def run_until_signalled(app: App) -> None:

@@ -1,9 +1,11 @@
 """Alert delivery through real receivers: SMTP (aiosmtpd), an HTTP webhook, Slack's payload."""
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import apprise.plugins.slack as slack_plugin
 import pytest
@@ -15,6 +17,7 @@ from monitor.config import AlertSettings, FeedConfig, Settings, TargetConfig
 from monitor.deliver import Sender
 from monitor.pipeline import poll_feed
 from monitor.rulebook import RuleBook
+from monitor.schedule import next_digest
 from monitor.store import Database
 from tests.conftest import RULES_DIR
 from tests.feedserver import FeedServer
@@ -72,8 +75,8 @@ def settings_with(targets: list[TargetConfig], *urls: str, **alerts: object) -> 
     return Settings(feeds=feeds, targets=tuple(targets), alerts=AlertSettings(**alerts))
 
 
-def poll_all(db: Database, settings: Settings, clock: Clock) -> None:
-    rules = RuleBook(RULES_DIR, RULES_DIR / "seeds", lambda: clock.now.date())
+def poll_all(db: Database, settings: Settings, clock: Clock, rules_dir: Path = RULES_DIR) -> None:
+    rules = RuleBook(rules_dir, rules_dir / "seeds", lambda: clock.now.date())
 
     async def go() -> None:
         async with open_app(settings, db=db, clock=clock, rules=rules) as app:
@@ -87,8 +90,17 @@ def poll_all(db: Database, settings: Settings, clock: Clock) -> None:
     asyncio.run(go())
 
 
-def send(db: Database, settings: Settings, clock: Clock) -> int:
-    sender = Sender(db, build_notifiers(settings.targets), settings.alerts, "test", clock)
+def send(db: Database, settings: Settings, clock: Clock, rules_dir: Path = RULES_DIR) -> int:
+    rules = RuleBook(rules_dir, rules_dir / "seeds", lambda: clock.now.date())
+    sender = Sender(
+        db,
+        build_notifiers(settings.targets),
+        settings.alerts,
+        "test",
+        clock,
+        lambda: rules.current,
+        settings.targets,
+    )
     return asyncio.run(sender.send_due())
 
 
@@ -292,3 +304,78 @@ def test_without_targets_alerts_go_to_the_log(
     assert any(
         r.getMessage() == "alert" and SIGNAL in str(getattr(r, "title", "")) for r in caplog.records
     )
+
+
+def test_quiet_hours_hold_alerts_and_send_them_when_they_end(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer
+) -> None:
+    clock = Clock()  # 12:00 UTC = 21:00 in Seoul
+    quiet = {"start": "20:00", "end": "07:00", "timezone": "Asia/Seoul"}
+    settings = settings_with(
+        [target("hook", webhook.url(), quiet_hours=quiet)], serve(feed_server, ("n1", SIGNAL))
+    )
+    poll_all(db, settings, clock)
+
+    during = send(db, settings, clock)
+    [held] = store.list_deliveries(db, 10)
+    clock.now = datetime(2026, 11, 29, 22, 1, tzinfo=UTC)  # 07:01 in Seoul
+    after = send(db, settings, clock)
+
+    assert during == 0 and held.status == "pending" and held.attempts == 0
+    assert held.next_attempt_at == datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+    assert "quiet hours" in (held.last_error or "")
+    assert after == 1 and len(webhook.received) == 1
+
+
+def test_the_realert_window_suppresses_a_second_story_of_the_same_rule(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    text = (rules / "rules.yaml").read_text()
+    (rules / "rules.yaml").write_text(
+        text.replace("    exclude: TOURISM\n", "    exclude: TOURISM\n    realert: 6h\n", 1)
+    )
+    clock = Clock()
+    settings = settings_with(
+        [target("hook", webhook.url())],
+        serve(feed_server, ("e1", SIGNAL)),
+        serve(feed_server, ("e2", "Betania receives Alphan missiles")),
+    )
+
+    poll_all(db, settings, clock, rules)
+    first = send(db, settings, clock, rules)
+    clock.now += timedelta(minutes=1)
+    second = send(db, settings, clock, rules)
+
+    statuses = sorted(d.status for d in store.list_deliveries(db, 10))
+    assert first + second == 1 and len(webhook.received) == 1
+    assert statuses == ["sent", "suppressed"]
+
+
+def test_a_digest_sends_one_message_grouped_by_rule(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer
+) -> None:
+    clock = Clock()
+    digest = {"cron": "0 8 * * *", "timezone": "Europe/Berlin"}
+    settings = settings_with(
+        [target("daily", webhook.url(), mode="digest", digest=digest)],
+        serve(feed_server, ("g1", SIGNAL)),
+        serve(feed_server, ("g2", "The Pact condemns Betania in a joint statement")),
+        serve(feed_server, ("g3", "Betania buys Alphan missiles")),
+    )
+    poll_all(db, settings, clock)
+    sender = Sender(
+        db, build_notifiers(settings.targets), settings.alerts, "t", clock, targets=settings.targets
+    )
+
+    immediate = asyncio.run(sender.send_due())
+    count = asyncio.run(sender.send_digest("daily"))
+
+    [call] = webhook.received
+    message = call.json()["message"]
+    assert immediate == 0 and count == 3
+    assert call.json()["title"] == "monitor digest: 3 alert(s) from 2 rule(s)"
+    assert message.index("alp-bet-arms") < message.index("pact-bet-statement")  # high first
+    assert {d.status for d in store.list_deliveries(db, 10)} == {"sent"}
+    assert next_digest(settings.targets[0], START) == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)

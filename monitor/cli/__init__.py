@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AlertError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except ConfigError as exc:  # found only once the daemon sets up (a digest's cron)
+        print_problems(exc.problems, what="in the configuration")
+        return EXIT_INVALID
     except KeyboardInterrupt:
         return EXIT_FAILURE
 

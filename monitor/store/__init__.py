@@ -20,6 +20,7 @@ from monitor.store.outbox import (
     record_attempt,
     remove_silence,
     retry_deliveries,
+    sent_since,
 )
 from monitor.store.polls import StoredItem, prune_history, recent_items, save_poll
 
@@ -52,5 +53,6 @@ __all__ = [
     "remove_silence",
     "retry_deliveries",
     "save_poll",
+    "sent_since",
     "sync_feeds",
 ]

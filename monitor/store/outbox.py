@@ -55,9 +55,17 @@ class Silence:
 
 
 def claim_due_deliveries(
-    db: Database, owner: str, now: datetime, lease: timedelta, limit: int
+    db: Database,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    *,
+    only: str | None = None,
+    skip: tuple[str, ...] = (),
 ) -> list[Due]:
-    """Lease up to `limit` pending deliveries whose time has come (as feeds are leased)."""
+    """Lease up to `limit` pending deliveries whose time has come (as feeds are leased):
+    of target `only`, or of every target but those in `skip` (digests go separately)."""
     due = (
         select(DeliveryRow.id)
         .where(
@@ -68,6 +76,10 @@ def claim_due_deliveries(
         .order_by(col(DeliveryRow.next_attempt_at))
         .limit(limit)
     )
+    if only is not None:
+        due = due.where(col(DeliveryRow.target) == only)
+    if skip:
+        due = due.where(col(DeliveryRow.target).not_in(skip))
     if db.dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
     claim = (
@@ -123,14 +135,35 @@ def record_attempt(
         session.add(row)
 
 
-def mark(db: Database, delivery_id: int, status: str, reason: str) -> None:
-    """Close a delivery without an attempt (silenced)."""
+def mark(
+    db: Database, delivery_id: int, status: str, reason: str, until: datetime | None = None
+) -> None:
+    """Change a delivery without an attempt: close it (silenced, suppressed), or keep it
+    pending until `until` (held for quiet hours)."""
     with db.session() as session:
         row = session.get(DeliveryRow, delivery_id)
         if row is not None:
             row.status, row.last_error = status, reason
             row.lease_owner, row.lease_until = None, None
+            if until is not None:
+                row.next_attempt_at = until
             session.add(row)
+
+
+def sent_since(db: Database, rule: str, target: str, since: datetime) -> bool:
+    """Whether an alert of `rule` reached `target` after `since` (the re-alert window)."""
+    with db.session() as session:
+        found = session.exec(
+            select(DeliveryRow.id)
+            .where(
+                DeliveryRow.rule_id == rule,
+                DeliveryRow.target == target,
+                DeliveryRow.status == "sent",
+                col(DeliveryRow.sent_at) > since,
+            )
+            .limit(1)
+        ).first()
+        return found is not None
 
 
 def list_deliveries(
