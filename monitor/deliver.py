@@ -50,15 +50,21 @@ class Sender:
         self.renderer = Renderer(settings.templates_dir)
 
     async def send_due(self) -> int:
-        """Attempt every due immediate delivery once. Returns how many were sent."""
-        now = self.clock()
+        """Attempt due immediate deliveries (up to BATCH). Returns how many were sent.
+
+        Each delivery is leased just before its attempt, so a crash leaves at most the one
+        in flight leased (free again after LEASE); the rest stay free for the next sender.
+        """
         digests = tuple(n for n, t in self.targets.items() if t.mode == "digest")
-        due = await asyncio.to_thread(
-            store.claim_due_deliveries, self.db, self.owner, now, LEASE, BATCH, skip=digests
-        )
         sent = 0
-        for item in due:  # screened one by one: a send opens the rule's re-alert window
-            for ready in await self._screen([item], now):
+        for _ in range(BATCH):
+            now = self.clock()
+            due = await asyncio.to_thread(
+                store.claim_due_deliveries, self.db, self.owner, now, LEASE, 1, skip=digests
+            )
+            if not due:
+                break
+            for ready in await self._screen(due, now):
                 sent += await self._send_one(ready)
         return sent
 

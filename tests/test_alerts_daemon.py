@@ -93,14 +93,7 @@ def test_a_killed_daemon_delivers_pending_email_exactly_once_after_restart(
     log = tmp_path / "daemon.log"
     first = daemon(config, env, log)
     try:
-        wait_for(
-            lambda: (
-                db.is_current()
-                and any(
-                    d.target == "mail" and d.attempts >= 1 for d in store.list_deliveries(db, 10)
-                )
-            )
-        )
+        wait_for(lambda: db.is_current() and delivered_hook_tried_mail(db))
     finally:
         first.kill()  # SIGKILL: no cleanup at all
         first.wait(timeout=10)
@@ -119,6 +112,16 @@ def test_a_killed_daemon_delivers_pending_email_exactly_once_after_restart(
 
     assert len(smtp.messages) == 1 and len(hook.received) == 1
     assert statuses == {"mail": "sent", "hook": "sent"}
+
+
+def delivered_hook_tried_mail(db: Database) -> bool:
+    found = {d.target: d for d in store.list_deliveries(db, 10)}
+    return (
+        "hook" in found
+        and found["hook"].status == "sent"
+        and "mail" in found
+        and found["mail"].attempts >= 1
+    )
 
 
 def test_alerts_test_tells_the_truth_about_a_broken_target(
