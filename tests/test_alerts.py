@@ -15,6 +15,7 @@ from monitor.alert import build_notifiers
 from monitor.app import open_app
 from monitor.config import AlertSettings, FeedConfig, Settings, TargetConfig
 from monitor.deliver import Sender
+from monitor.errors import AlertError
 from monitor.pipeline import poll_feed
 from monitor.rulebook import RuleBook
 from monitor.schedule import next_digest
@@ -379,3 +380,17 @@ def test_a_digest_sends_one_message_grouped_by_rule(
     assert message.index("alp-bet-arms") < message.index("pact-bet-statement")  # high first
     assert {d.status for d in store.list_deliveries(db, 10)} == {"sent"}
     assert next_digest(settings.targets[0], START) == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+
+
+def test_target_urls_are_shown_only_in_redacted_form() -> None:
+    secret = "xoxbSECRETtoken9876"
+    notifiers = build_notifiers((target("slack", f"slack://T0001/B0001/{secret}"),))
+
+    shown = " ".join(notifiers["slack"].describe())
+
+    assert secret not in shown and shown.startswith("slack://")
+
+
+def test_an_unusable_apprise_url_is_a_clear_startup_error() -> None:
+    with pytest.raises(AlertError, match="target 'bad': Apprise cannot use URL nosuch://"):
+        build_notifiers((target("bad", "nosuch://token@host"),))
