@@ -22,7 +22,7 @@ _SPAN = re.compile(r"^(\d+)([mhd])$")
 def add_commands(commands: Any) -> None:
     """Register `alerts …` and `silence …`."""
     alerts = commands.add_parser("alerts", help="alert history, test messages and retries")
-    alerts.add_argument("--status", choices=("pending", "sent", "dead", "silenced"))
+    alerts.add_argument("--status", choices=("pending", "sent", "dead", "silenced", "suppressed"))
     alerts.add_argument("--target", metavar="NAME")
     alerts.add_argument("--limit", type=int, default=30, metavar="N")
     alerts.add_argument("--json", action="store_true", help="print JSON lines")

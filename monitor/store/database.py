@@ -3,6 +3,7 @@
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
@@ -59,6 +60,18 @@ class Database:
                 yield session
         except OperationalError as exc:
             raise StoreError(f"database {redact_url(self.url)}: {exc.orig}") from exc
+
+    def lease(self, table: Any, due: Any, owner: str, until: datetime) -> Any:
+        """UPDATE `table` SET the lease WHERE id IN (`due`): one statement, so two daemons never
+        lease the same row; on PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, on SQLite
+        the statement holds the write lock."""
+        if self.dialect == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        return (
+            update(table)
+            .where(table.id.in_(due.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=until)
+        )
 
     def upgrade(self) -> None:
         """Apply every pending migration (idempotent)."""

@@ -94,14 +94,7 @@ def claim_due_feeds(
         else due.where(FeedRow.next_poll_at <= now)
     )
     due = due.order_by(col(FeedRow.next_poll_at)).limit(limit)
-    if db.dialect == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    statement = (
-        update(FeedRow)
-        .where(col(FeedRow.id).in_(due.scalar_subquery()))
-        .values(lease_owner=owner, lease_until=now + lease)
-        .returning(FeedRow)
-    )
+    statement = db.lease(FeedRow, due, owner, now + lease).returning(FeedRow)
     with db.session() as session:
         rows = session.execute(statement.execution_options(synchronize_session=False))
         claimed = [_state(row) for row in rows.scalars()]

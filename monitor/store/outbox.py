@@ -80,14 +80,7 @@ def claim_due_deliveries(
         due = due.where(col(DeliveryRow.target) == only)
     if skip:
         due = due.where(col(DeliveryRow.target).not_in(skip))
-    if db.dialect == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    claim = (
-        update(DeliveryRow)
-        .where(col(DeliveryRow.id).in_(due.scalar_subquery()))
-        .values(lease_owner=owner, lease_until=now + lease)
-        .returning(col(DeliveryRow.id))
-    )
+    claim = db.lease(DeliveryRow, due, owner, now + lease).returning(col(DeliveryRow.id))
     with db.session() as session:
         ids = list(session.execute(claim).scalars())
         if not ids:
