@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 Outcome = Literal["ok", "not-modified", "unchanged", "error", "gone"]
+LEVELS = ("low", "medium", "high", "critical")  # alert levels, lowest first
 DateSource = Literal["feed", "fetched", "clamped"]
 
 

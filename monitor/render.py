@@ -12,10 +12,9 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
-from monitor.model import Alert
+from monitor.model import LEVELS, Alert
 
 KINDS = ("slack", "email", "text")
-LEVELS = ("low", "medium", "high", "critical")
 
 
 @dataclass(frozen=True, slots=True)

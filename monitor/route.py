@@ -4,9 +4,9 @@ from collections.abc import Sequence
 
 from monitor.config import TargetConfig
 from monitor.errors import Problem
+from monitor.model import LEVELS
 from monitor.ruleset import Rule, RuleSet
 
-LEVELS = ("low", "medium", "high", "critical")
 LOG_TARGET = "log"  # used when no target is configured, so a first run shows its alerts
 
 

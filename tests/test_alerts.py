@@ -394,3 +394,57 @@ def test_target_urls_are_shown_only_in_redacted_form() -> None:
 def test_an_unusable_apprise_url_is_a_clear_startup_error() -> None:
     with pytest.raises(AlertError, match="target 'bad': Apprise cannot use URL nosuch://"):
         build_notifiers((target("bad", "nosuch://token@host"),))
+
+
+def test_item_text_cannot_inject_markup_into_email_or_slack() -> None:
+    from monitor.model import Alert, Evidence
+    from monitor.render import Renderer
+
+    hostile = "<script>alert(1)</script> Alphaland *ships* [arms](http://evil)"
+    alert = Alert(
+        delivery_id=1,
+        target="t",
+        rule="alp-bet-arms",
+        rule_title="Arms",
+        level="high",
+        score=0.9,
+        title=hostile,
+        link="https://news.example.org/x",
+        feed="f",
+        published_at=START,
+        sentence=hostile,
+        sources=1,
+        evidence=(Evidence("vocab", "WEAPONS", "arms", 0, 4),),
+    )
+    renderer = Renderer()
+
+    html = renderer.render(alert, "email").body
+    markdown = renderer.render(alert, "slack").body
+
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "[arms](http://evil)" not in markdown and "\\[" in markdown
+    assert "\\*ships\\*" in markdown
+
+
+def test_a_later_copy_at_a_higher_level_escalates_once(
+    db: Database, feed_server: FeedServer, webhook: WebhookServer, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    rules_file = rules / "rules.yaml"
+    original = rules_file.read_text()
+    rules_file.write_text(original.replace("level: high", "level: medium", 1))
+    clock = Clock()
+    first = settings_with([target("hook", webhook.url())], serve(feed_server, ("h1", SIGNAL)))
+    poll_all(db, first, clock, rules)
+    send(db, first, clock, rules)
+
+    rules_file.write_text(original)  # the analyst raises the rule to high
+    for guid in ("h2", "h3"):
+        clock.now += timedelta(minutes=1)
+        copy = settings_with([target("hook", webhook.url())], serve(feed_server, (guid, SIGNAL)))
+        poll_all(db, copy, clock, rules)
+        send(db, copy, clock, rules)
+
+    titles = [call.json()["title"] for call in webhook.received]
+    assert titles == [f"[MEDIUM] alp-bet-arms: {SIGNAL}", f"[HIGH] alp-bet-arms: {SIGNAL}"]

@@ -2,12 +2,13 @@
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from monitor.model import Item, PollResult
+from monitor.model import LEVELS, Item, PollResult
 from monitor.store.database import Database
 from monitor.store.stories import assign_story
 from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow
@@ -125,8 +126,22 @@ def _insert_matches(
     ]
     if outbox:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        # a story already alerted for this rule and target is not alerted again
-        session.execute(insert(DeliveryRow).values(outbox).on_conflict_do_nothing())
+        # a story already alerted for this rule and target is not alerted again ...
+        statement = insert(DeliveryRow).values(outbox).on_conflict_do_nothing()
+        written = set(session.execute(statement.returning(col(DeliveryRow.key))).scalars())
+        # ... unless a later copy comes at a higher level (the rule was raised): once
+        escalations = _escalations(session, [d for d in outbox if d["key"] not in written])
+        if escalations:
+            session.execute(insert(DeliveryRow).values(escalations).on_conflict_do_nothing())
+
+
+def _escalations(session: Session, repeats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for delivery in repeats:
+        first = session.exec(select(DeliveryRow).where(DeliveryRow.key == delivery["key"])).first()
+        if first is not None and LEVELS.index(delivery["level"]) > LEVELS.index(first.level):
+            out.append({**delivery, "key": f"{delivery['key']}:escalated"})
+    return out
 
 
 def _item_values(item: Item, result: PollResult) -> dict[str, object]:
