@@ -448,3 +448,42 @@ def test_a_later_copy_at_a_higher_level_escalates_once(
 
     titles = [call.json()["title"] for call in webhook.received]
     assert titles == [f"[MEDIUM] alp-bet-arms: {SIGNAL}", f"[HIGH] alp-bet-arms: {SIGNAL}"]
+
+
+def test_a_target_can_come_from_an_apprise_config_file(
+    tmp_path: Path, webhook: WebhookServer
+) -> None:
+    config = tmp_path / "apprise.txt"
+    config.write_text(f"{webhook.url('/from-config')}\n")
+    notifiers = build_notifiers((TargetConfig(name="cfg", config_file=config),))
+    from monitor.render import Message
+
+    result = notifiers["cfg"].send(Message("t", "b", "text"))
+
+    assert result.ok and [r.path for r in webhook.received] == ["/from-config"]
+
+
+def test_users_can_override_a_template(tmp_path: Path) -> None:
+    from monitor.model import Alert
+    from monitor.render import Renderer
+
+    (tmp_path / "text.j2").write_text("{{ alert.rule }} fired on {{ alert.title }}")
+    alert = Alert(
+        delivery_id=1,
+        target="t",
+        rule="alp-bet-arms",
+        rule_title="Arms",
+        level="high",
+        score=0.9,
+        title=SIGNAL,
+        link=None,
+        feed="f",
+        published_at=START,
+        sentence=SIGNAL,
+        sources=1,
+        evidence=(),
+    )
+
+    message = Renderer(tmp_path).render(alert, "text")
+
+    assert message.body == f"alp-bet-arms fired on {SIGNAL}"
