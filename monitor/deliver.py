@@ -96,7 +96,7 @@ class Sender:
         ruleset = self.rules()
         ready = []
         for item in due:
-            rule = _find_rule(ruleset, item.alert.rule)
+            rule = ruleset.get(item.alert.rule) if ruleset else None
             verdict = await self._hold_or_drop(item.alert, rule, silences, now)
             if verdict is not None:
                 status, reason, until = verdict
@@ -207,12 +207,6 @@ class Sender:
         """first_retry, doubled per failed attempt, up to max_retry."""
         grown: timedelta = self.settings.first_retry * (2 ** min(max(attempts - 1, 0), 20))
         return min(grown, self.settings.max_retry)
-
-
-def _find_rule(ruleset: RuleSet | None, rule_id: str) -> Rule | None:
-    if ruleset is None:
-        return None
-    return next((r for r in ruleset.rules if r.id == rule_id), None)
 
 
 def quiet_until(quiet: QuietHours, now: datetime) -> datetime | None:

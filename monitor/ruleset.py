@@ -23,8 +23,9 @@ from monitor.condition import (
     vocab_refs,
 )
 from monitor.errors import InvalidFile, Pos, Problem, RuleError
-from monitor.lexicon import Lexicon, Term
+from monitor.lexicon import Lexicon
 from monitor.ruleschema import ActorSpec, RuleSpec, SeedSpec, VocabSpec
+from monitor.terms import actor_terms, vocab_terms
 
 Spec = TypeVar("Spec", bound=BaseModel)
 
@@ -79,13 +80,15 @@ class RuleSet:
     warnings: tuple[Problem, ...] = ()
     # actor id -> rules that name it (a group's rules are listed under its members too)
     by_actor: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    by_id: Mapping[str, Rule] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule called `rule_id`. Raises KeyError."""
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
+        return self.by_id[rule_id]
+
+    def get(self, rule_id: str) -> Rule | None:
+        """The rule called `rule_id`, or None (it was removed or never existed)."""
+        return self.by_id.get(rule_id)
 
 
 def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
@@ -115,7 +118,7 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
     loader.warn_unused(vocab, compiled, rules)
     if loader.problems:
         raise RuleError(sorted(loader.problems, key=_order))
-    terms = list(_actor_terms(a.spec for a in actors)) + list(_vocab_terms(v.spec for v in vocab))
+    terms = list(actor_terms(a.spec for a in actors)) + list(vocab_terms(v.spec for v in vocab))
     lexicon = Lexicon(terms)
     live = [r for r, loaded in zip(compiled, rules, strict=True) if r and loaded.spec.enabled]
     rule_tuple = tuple(replace(r, order=i) for i, r in enumerate(live))
@@ -125,6 +128,7 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
         rules=rule_tuple,
         actors=actor_map,
         by_actor=_index(rule_tuple, actor_map),
+        by_id={r.id: r for r in rule_tuple},
         lexicon=lexicon,
         version=hashlib.sha256(everything.encode()).hexdigest()[:12],
         warnings=tuple(loader.warnings),
@@ -360,35 +364,6 @@ def _examples(spec: RuleSpec, doc: yamlpos.Located, loc: yamlpos.Loc) -> Iterato
         for i, example in enumerate(getattr(spec.examples, key)):
             pos = doc.pos_of((*loc, "examples", key, i))
             yield Example(example.text, example.day, should, pos)
-
-
-def _actor_terms(actors: Iterator[ActorSpec]) -> Iterator[Term]:
-    for actor in actors:
-        for via, per_language in (
-            ("name", actor.names),
-            ("place", actor.places),
-            ("media", actor.media),
-        ):
-            for text in _flatten(per_language):
-                yield Term(text, "alias", actor.id, via)
-        for official in actor.officials:
-            start = official.start.isoformat()
-            end = official.end.isoformat() if official.end else None
-            for text in _flatten(official.names):
-                yield Term(text, "alias", actor.id, f"official:{official.role}", start, end)
-        for text in _flatten(actor.guards):
-            yield Term(text, "guard", actor.id)
-
-
-def _vocab_terms(sets: Iterator[VocabSpec]) -> Iterator[Term]:
-    for spec in sets:
-        for text in _flatten(spec.terms):
-            yield Term(text, "vocab", spec.id)
-
-
-def _flatten(per_language: Mapping[str, tuple[str, ...]]) -> Iterator[str]:
-    for texts in per_language.values():
-        yield from texts
 
 
 def _digest(*parts: Any) -> str:

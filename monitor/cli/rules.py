@@ -97,7 +97,7 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 def _test(settings: Settings, args: argparse.Namespace) -> int:
     ruleset = _load(settings)
-    unknown = [r for r in args.rule or [] if r not in {rule.id for rule in ruleset.rules}]
+    unknown = [r for r in args.rule or [] if ruleset.get(r) is None]
     if unknown:
         print(f"error: no rule {', '.join(unknown)}", file=sys.stderr)
         return EXIT_INVALID
@@ -195,8 +195,9 @@ def _backtest(settings: Settings, args: argparse.Namespace) -> int:
             lost[rule].append(label)
     print(f"{len(recorded)} stored items" + (f" since {args.since}" if args.since else ""))
     print(f"{'RULE':<24} {'NOW':>5} {'BEFORE':>7} {'+NEW':>5} {'-LOST':>6}  VERSION")
-    for rule_id in sorted({r.id for r in ruleset.rules} | set(before)):
-        version = next((r.version for r in ruleset.rules if r.id == rule_id), "(removed)")
+    for rule_id in sorted({*ruleset.by_id, *before}):
+        current = ruleset.get(rule_id)
+        version = current.version if current else "(removed)"
         print(
             f"{rule_id:<24} {len(now[rule_id]):>5} {len(before[rule_id]):>7} "
             f"{len(gained[rule_id]):>5} {len(lost[rule_id]):>6}  {version}"

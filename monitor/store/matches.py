@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlmodel import col, select
 
-from monitor.model import Item
+from monitor.model import DateSource, Item
 from monitor.store.database import Database
 from monitor.store.tables import FeedRow, ItemRow, MatchRow
 
@@ -94,7 +95,7 @@ def _item(row: ItemRow) -> Item:
         summary=row.summary,
         author=row.author,
         published_at=row.published_at,
-        date_source="feed" if row.date_source == "feed" else "fetched",
+        date_source=cast(DateSource, row.date_source),  # written from a DateSource
         language=row.language,
         tags=tuple(row.tags),
     )
