@@ -23,9 +23,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.match import match_item  # noqa: E402
+from monitor.engine.loader import load_ruleset  # noqa: E402
+from monitor.engine.match import match_item  # noqa: E402
+from monitor.engine.ruleset import RuleSet  # noqa: E402
 from monitor.model import Item  # noqa: E402
-from monitor.ruleset import RuleSet, load_ruleset  # noqa: E402
 
 FILLER = (
     "the of and to in a said on for with that was as by at from officials talks week new "

@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from monitor.alert import Notifier, build_notifiers
+from monitor.alerts.notify import Notifier, build_notifiers
+from monitor.alerts.stories import StoryFiling
 from monitor.config import Settings
-from monitor.fetch import Fetcher, Transport
-from monitor.rulebook import RuleBook
-from monitor.store import Database
+from monitor.engine.rulebook import RuleBook
+from monitor.ingest.fetch import Fetcher, Transport
+from monitor.store import Database, Filing
 
 Clock = Callable[[], datetime]
 
@@ -32,6 +33,7 @@ class App:
     owner: str  # this process's name in leases and heartbeats
     rules: RuleBook | None = None  # None: items are stored, nothing is matched
     notifiers: Mapping[str, Notifier] = field(default_factory=dict)
+    filing: Filing = field(default_factory=StoryFiling)  # how matches join stories
 
 
 def new_owner() -> str:

@@ -23,14 +23,14 @@ from pydantic import (
 )
 
 from monitor import validation, yamlpos
+from monitor.durations import parse_duration
 from monitor.errors import ConfigError, InvalidFile, Problem
+from monitor.model import Level
 
 ENV_PREFIX = "MONITOR_"
 ENV_CONFIG = "MONITOR_CONFIG"
 DEFAULT_CONFIG = Path("monitor.yaml")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {
     "b": 1,
@@ -48,10 +48,7 @@ def _duration(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return timedelta(seconds=value)
     if isinstance(value, str):
-        found = _DURATION.match(value)
-        if not found:
-            raise ValueError(f"'{value}' is not a duration (use e.g. 90s, 15m, 2h, 1d)")
-        return timedelta(seconds=float(found[1]) * _DURATION_UNITS[found[2]])
+        return parse_duration(value)
     return value
 
 
@@ -100,9 +97,6 @@ class ScheduleSettings(_Strict):
     lease: Duration = timedelta(minutes=5)  # a claimed feed is free again after this
     max_backoff: Duration = timedelta(hours=6)  # failing feeds are retried at least this often
     keep_history: Duration = timedelta(days=30)  # poll history older than this is pruned
-
-
-Level = Literal["low", "medium", "high", "critical"]
 
 
 def _zone(name: str) -> str:

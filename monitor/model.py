@@ -6,8 +6,17 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 Outcome = Literal["ok", "not-modified", "unchanged", "error", "gone"]
-LEVELS = ("low", "medium", "high", "critical")  # alert levels, lowest first
+Level = Literal["low", "medium", "high", "critical"]
+LEVELS: tuple[Level, ...] = ("low", "medium", "high", "critical")  # lowest first
 DateSource = Literal["feed", "fetched", "clamped"]
+
+
+def as_level(text: str) -> Level:
+    """`text` (as stored) as a `Level`. Raises ValueError for anything else."""
+    for level in LEVELS:
+        if text == level:
+            return level
+    raise ValueError(f"'{text}' is not a level ({', '.join(LEVELS)})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +99,7 @@ class Evidence:
 class Match:
     rule: str
     version: str
-    level: str
+    level: Level
     score: float
     item_key: str
     sentence: str
@@ -106,7 +115,7 @@ class Alert:
     target: str
     rule: str
     rule_title: str
-    level: str
+    level: Level
     score: float
     title: str
     link: str | None

@@ -7,22 +7,21 @@ place where one feed's failure is caught and recorded, so it never reaches other
 import asyncio
 import hashlib
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from monitor import store
+from monitor.alerts.route import route
 from monitor.app import App
+from monitor.backoff import backoff
 from monitor.config import FeedConfig, TargetConfig
+from monitor.engine.match import match_items
+from monitor.engine.ruleset import RuleSet
 from monitor.errors import FeedGone, FetchError, ParseError, PollTimeout, RateLimited
-from monitor.match import match_items
+from monitor.ingest.document import read_document
 from monitor.model import FeedState, Item, Match, ParsedFeed, PollReport, PollResult
-from monitor.normalize import normalize_entry
-from monitor.parse import parse_feed
 from monitor.redact import redact_url
-from monitor.route import route
-from monitor.ruleset import RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ async def poll_feed(app: App, feed: FeedConfig, state: FeedState) -> PollReport:
     except Exception as exc:  # a bug on one hostile feed must not stop the daemon
         log.exception("poll crashed", extra={"feed": feed.name})
         result = _failed(app, feed, state, started, exc)
-    new_keys = set(await asyncio.to_thread(store.save_poll, app.db, result, app.owner))
+    new_keys = set(await asyncio.to_thread(store.save_poll, app.db, result, app.owner, app.filing))
     matched = [m for m in result.matches if m.item_key in new_keys]
     report = PollReport(
         feed=feed.name,
@@ -135,18 +134,8 @@ def _items(
     ruleset: RuleSet | None,
     targets: Sequence[TargetConfig],
 ) -> tuple[tuple[Item, ...], ParsedFeed, tuple[Match, ...]]:
-    parsed = parse_feed(body, headers)
-    language = parsed.language or feed.language
-    links = Counter(e.link for e in parsed.entries if e.link)
-    items = tuple(
-        normalize_entry(
-            e,
-            feed_url=url,
-            feed_language=language,
-            fetched_at=fetched_at,
-            link_is_unique=links[e.link] == 1 if e.link else True,
-        )
-        for e in parsed.entries
+    parsed, items = read_document(
+        body, headers, url=url, language=feed.language, fetched_at=fetched_at
     )
     if ruleset is None:
         return items, parsed, ()
@@ -170,7 +159,8 @@ def _failed(
     else:
         kind, message = "internal", f"internal error: {exc!r}"
     failures = state.consecutive_failures + 1
-    delay = retry_delay(feed.every, failures, app.settings.schedule.max_backoff)
+    # a cap set below the feed's own interval must not make a failing feed poll faster
+    delay = max(feed.every, backoff(feed.every, failures, app.settings.schedule.max_backoff))
     if isinstance(exc, RateLimited) and exc.retry_after is not None:
         delay = max(delay, min(timedelta(seconds=exc.retry_after), MAX_RETRY_AFTER))
     return PollResult(
@@ -183,13 +173,6 @@ def _failed(
         error_kind=kind,
         error=message,
     )
-
-
-def retry_delay(interval: timedelta, failures: int, cap: timedelta) -> timedelta:
-    """Exponential backoff: the interval, doubled per consecutive failure, up to `cap`
-    (never below the interval itself)."""
-    grown: timedelta = interval * (2 ** min(max(failures - 1, 0), 20))
-    return max(interval, min(grown, cap))
 
 
 def _log(report: PollReport, state: FeedState, result: PollResult) -> None:

@@ -1,12 +1,14 @@
 """Turn pydantic validation errors into `Problem`s that point at file:line:col."""
 
 import difflib
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
 from monitor.errors import Problem
 from monitor.yamlpos import Loc, Located
+
+Spec = TypeVar("Spec", bound=BaseModel)
 
 
 def dotted(loc: Loc) -> str:
@@ -30,13 +32,20 @@ def describe(error: Any, model: type[BaseModel], unknown: str = "unknown key") -
     return loc, f"{dotted(loc)}: {message}" if loc else message
 
 
-def problems(exc: ValidationError, doc: Located, model: type[BaseModel]) -> list[Problem]:
-    """Every error of `exc`, each at the position of its key in `doc`."""
-    found = []
-    for error in exc.errors():
-        loc, message = describe(error, model)
-        found.append(Problem(doc.pos_of(loc), message))
-    return found
+def validate(
+    model: type[Spec], raw: dict[str, Any], doc: Located, at: Loc = ()
+) -> tuple[Spec | None, list[Problem]]:
+    """`raw` (found at `at` in `doc`) as a `model`, or None and every problem, each at the
+    position of its key and named by its full dotted path."""
+    try:
+        return model.model_validate(raw), []
+    except ValidationError as exc:
+        prefix = dotted(at) + "." if at else ""
+        found = []
+        for error in exc.errors():
+            loc, message = describe(error, model)
+            found.append(Problem(doc.pos_of((*at, *loc)), prefix + message))
+        return None, found
 
 
 def suggestion(model: type[BaseModel], loc: Loc) -> str:

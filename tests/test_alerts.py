@@ -11,14 +11,14 @@ import apprise.plugins.slack as slack_plugin
 import pytest
 
 from monitor import store
-from monitor.alert import build_notifiers
+from monitor.alerts.notify import build_notifiers
+from monitor.alerts.sender import Sender
 from monitor.app import open_app
 from monitor.config import AlertSettings, FeedConfig, Settings, TargetConfig
-from monitor.deliver import Sender
+from monitor.daemon import next_digest
+from monitor.engine.rulebook import RuleBook
 from monitor.errors import AlertError
 from monitor.pipeline import poll_feed
-from monitor.rulebook import RuleBook
-from monitor.schedule import next_digest
 from monitor.store import Database
 from tests.conftest import RULES_DIR
 from tests.feedserver import FeedServer
@@ -397,8 +397,8 @@ def test_an_unusable_apprise_url_is_a_clear_startup_error() -> None:
 
 
 def test_item_text_cannot_inject_markup_into_email_or_slack() -> None:
+    from monitor.alerts.render import Renderer
     from monitor.model import Alert, Evidence
-    from monitor.render import Renderer
 
     hostile = "<script>alert(1)</script> Alphaland *ships* [arms](http://evil)"
     alert = Alert(
@@ -456,7 +456,7 @@ def test_a_target_can_come_from_an_apprise_config_file(
     config = tmp_path / "apprise.txt"
     config.write_text(f"{webhook.url('/from-config')}\n")
     notifiers = build_notifiers((TargetConfig(name="cfg", config_file=config),))
-    from monitor.render import Message
+    from monitor.alerts.render import Message
 
     result = notifiers["cfg"].send(Message("t", "b", "text"))
 
@@ -464,8 +464,8 @@ def test_a_target_can_come_from_an_apprise_config_file(
 
 
 def test_users_can_override_a_template(tmp_path: Path) -> None:
+    from monitor.alerts.render import Renderer
     from monitor.model import Alert
-    from monitor.render import Renderer
 
     (tmp_path / "text.j2").write_text("{{ alert.rule }} fired on {{ alert.title }}")
     alert = Alert(

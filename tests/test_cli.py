@@ -202,3 +202,33 @@ def test_feeds_overdue_check_uses_next_due(
     db.dispose()
 
     assert report.feeds_overdue >= 1 and not report.healthy
+
+
+@pytest.mark.parametrize(("span", "seconds"), [("90s", 90), ("30m", 1800), ("4h", 14400)])
+def test_silence_takes_the_same_durations_as_the_config(
+    config: Path, capsys: pytest.CaptureFixture[str], span: str, seconds: int
+) -> None:
+    before = utc_now()
+
+    code, out, _ = run(
+        capsys, "--config", str(config), "silence", "add", "--for", span, "--reason", "drill"
+    )
+
+    assert code == EXIT_OK and out.startswith("silence 1: every rule until")
+    [silence] = store.active_silences(Database(_db_url(config)), before)
+    assert timedelta(seconds=seconds) <= silence.until - before < timedelta(seconds=seconds + 60)
+
+
+@pytest.mark.parametrize("span", ["soon", "0s", "5 parsecs"])
+def test_silence_refuses_what_is_not_a_positive_duration(
+    config: Path, capsys: pytest.CaptureFixture[str], span: str
+) -> None:
+    code, _, err = run(
+        capsys, "--config", str(config), "silence", "add", "--for", span, "--reason", "drill"
+    )
+
+    assert code == EXIT_INVALID and err.startswith("error: --for")
+
+
+def _db_url(config: Path) -> str:
+    return f"sqlite:///{config.parent / 'data' / 'monitor.db'}"

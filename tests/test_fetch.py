@@ -16,7 +16,7 @@ from monitor.errors import (
     RateLimited,
     TransportError,
 )
-from monitor.fetch import Fetcher, parse_retry_after
+from monitor.ingest.fetch import Fetcher, parse_retry_after
 from monitor.model import FetchResult, Validators
 from tests.feedserver import FeedServer, closed_port
 

@@ -3,11 +3,13 @@ six languages, and where exactly they are in the text the user sees."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.lexicon import Found, Lexicon, Term, fold
+from monitor.engine.lexicon import Found, Lexicon, Term, fold
 
 
 def _lexicon(*terms: str) -> Lexicon:
@@ -386,7 +388,7 @@ def test_an_empty_dictionary_finds_nothing(terms: list[str]) -> None:
 
 def test_a_hit_carries_the_term_it_stands_for() -> None:
     # Given an official's name valid for a term of office
-    official = Term("Ann Arbiter", "alias", "ALP", "official:head of state", "2020-01-01")
+    official = Term("Ann Arbiter", "alias", "ALP", "official:head of state", date(2020, 1, 1))
     lexicon = Lexicon([official])
 
     # When it is found

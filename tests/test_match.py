@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.match import NearMiss, match_item, match_items, verify_examples
+from monitor.engine.loader import load_ruleset
+from monitor.engine.match import NearMiss, match_item, match_items, verify_examples
+from monitor.engine.ruleset import RuleSet
+from monitor.engine.segment import item_text
 from monitor.model import Evidence, Item, Match
-from monitor.ruleset import RuleSet, load_ruleset
-from monitor.segment import item_text
 
 BASIC = Path(__file__).parent / "data" / "rules" / "basic"
 ARMS = "alp-bet-arms"

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from monitor.ingest.normalize import canonical_link, html_to_text, item_key, normalize_entry
+from monitor.ingest.parse import parse_feed
 from monitor.model import Entry
-from monitor.normalize import canonical_link, html_to_text, item_key, normalize_entry
-from monitor.parse import parse_feed
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 FETCHED = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ParseError
+from monitor.ingest.parse import parse_feed
 from monitor.model import ParsedFeed
-from monitor.parse import parse_feed
 from tests.feedserver import FeedServer
 
 FEEDS = Path(__file__).parent / "data" / "feeds"

@@ -9,10 +9,11 @@ import pytest
 
 from monitor import store
 from monitor.app import open_app
+from monitor.backoff import backoff
 from monitor.config import FeedConfig, HttpSettings, Settings
+from monitor.engine.rulebook import RuleBook
 from monitor.model import PollReport
-from monitor.pipeline import poll_feed, retry_delay
-from monitor.rulebook import RuleBook
+from monitor.pipeline import poll_feed
 from monitor.store import Database
 from tests.conftest import RULES_DIR
 from tests.feedserver import FeedServer
@@ -224,14 +225,30 @@ def test_one_broken_feed_does_not_affect_another_polled_at_once(
 @pytest.mark.parametrize(
     ("failures", "expected"), [(1, 10), (2, 20), (3, 40), (6, 320), (7, 360), (50, 360)]
 )
-def test_retry_delay_doubles_up_to_the_cap(failures: int, expected: int) -> None:
-    delay = retry_delay(timedelta(minutes=10), failures, timedelta(hours=6))
+def test_backoff_doubles_up_to_the_cap(failures: int, expected: int) -> None:
+    delay = backoff(timedelta(minutes=10), failures, timedelta(hours=6))
 
     assert delay == timedelta(minutes=expected)
 
 
-def test_retry_delay_never_drops_below_the_interval() -> None:
-    assert retry_delay(timedelta(hours=12), 3, timedelta(hours=6)) == timedelta(hours=12)
+def test_a_failing_feed_is_never_retried_sooner_than_its_interval(
+    db: Database, feed_server: FeedServer
+) -> None:
+    # Given a feed polled every 12 h whose backoff cap (6 h) is shorter than that
+    feed = FeedConfig(name="slow", url=feed_server.url("/nope.xml"), interval=timedelta(hours=12))
+    settings = Settings(
+        feeds=(feed,),
+        http=HttpSettings(total_timeout=timedelta(seconds=5)),
+        schedule={"max_backoff": "6h"},
+    )
+
+    # When it fails three times
+    for attempt in range(3):
+        report = poll(db, settings, "slow", START + timedelta(days=attempt))
+
+    # Then the next try is still a whole interval later
+    assert report.outcome == "error"
+    assert feed_view(db, "slow").next_poll_at == START + timedelta(days=2, hours=12)
 
 
 def test_entries_that_share_one_link_are_kept_apart(db: Database, feed_server: FeedServer) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.match import verify_examples
-from monitor.ruleset import RuleSet, load_ruleset
+from monitor.engine.loader import load_ruleset
+from monitor.engine.match import verify_examples
+from monitor.engine.ruleset import RuleSet
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_RULES = ("ru-dprk-arms", "quad-dprk-statement", "cn-rok-meeting")

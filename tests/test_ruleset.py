@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.condition import AllCond, NoneCond, RegexCond, VocabCond
+from monitor.engine.condition import AllCond, NoneCond, RegexCond, VocabCond
+from monitor.engine.loader import load_ruleset
+from monitor.engine.rulebook import RuleBook
+from monitor.engine.ruleset import RuleSet
 from monitor.errors import RuleError
-from monitor.rulebook import RuleBook
-from monitor.ruleset import RuleSet, load_ruleset
 
 DATA = Path(__file__).parent / "data" / "rules"
 BASIC = DATA / "basic"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.segment import Sentence, item_text, split_sentences
+from monitor.engine.segment import Sentence, item_text, split_sentences
 
 
 def _texts(text: str) -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 from monitor import store
+from monitor.alerts.stories import StoryFiling
 from monitor.config import FeedConfig
 from monitor.model import Item, PollResult, Validators
 from monitor.store import Database
@@ -137,8 +138,10 @@ def test_saving_a_poll_twice_stores_each_item_once(db: Database) -> None:
     store.sync_feeds(db, feeds("a"), NOW)
     state = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0]
 
-    first = store.save_poll(db, ok_result(state.id, (item("k1"), item("k2"))), "me")
-    second = store.save_poll(db, ok_result(state.id, (item("k2"), item("k3"), item("k3"))), "me")
+    first = store.save_poll(db, ok_result(state.id, (item("k1"), item("k2"))), "me", StoryFiling())
+    second = store.save_poll(
+        db, ok_result(state.id, (item("k2"), item("k3"), item("k3"))), "me", StoryFiling()
+    )
 
     assert sorted(first) == ["k1", "k2"] and second == ["k3"]
     assert len(store.recent_items(db, 10)) == 3
@@ -148,7 +151,7 @@ def test_saving_a_poll_updates_state_and_releases_the_lease(db: Database) -> Non
     store.sync_feeds(db, feeds("a"), NOW)
     state = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0]
 
-    store.save_poll(db, ok_result(state.id, (item("k1"),)), "me")
+    store.save_poll(db, ok_result(state.id, (item("k1"),)), "me", StoryFiling())
 
     view = store.list_feeds(db)[0]
     assert view.status == "ok" and view.items == 1 and view.leased_by is None
@@ -171,10 +174,10 @@ def test_failures_count_up_and_a_success_resets_them(db: Database) -> None:
         error="HTTP 500",
     )
 
-    store.save_poll(db, failed, "me")
-    store.save_poll(db, failed, "me")
+    store.save_poll(db, failed, "me", StoryFiling())
+    store.save_poll(db, failed, "me", StoryFiling())
     after_failures = store.list_feeds(db)[0]
-    store.save_poll(db, ok_result(feed_id, ()), "me")
+    store.save_poll(db, ok_result(feed_id, ()), "me", StoryFiling())
 
     assert after_failures.consecutive_failures == 2 and after_failures.last_error == "HTTP 500"
     assert store.list_feeds(db)[0].consecutive_failures == 0
@@ -193,7 +196,7 @@ def test_gone_feeds_are_never_claimed(db: Database) -> None:
         error="HTTP 410 Gone",
     )
 
-    store.save_poll(db, gone, "me")
+    store.save_poll(db, gone, "me", StoryFiling())
 
     assert store.claim_due_feeds(db, "me", NOW + timedelta(days=1), LEASE, 1) == []
     assert store.list_feeds(db)[0].status == "gone"
@@ -202,7 +205,7 @@ def test_gone_feeds_are_never_claimed(db: Database) -> None:
 def test_a_new_url_resets_what_was_known_about_the_feed(db: Database) -> None:
     store.sync_feeds(db, feeds("a"), NOW)
     feed_id = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0].id
-    store.save_poll(db, ok_result(feed_id, ()), "me")
+    store.save_poll(db, ok_result(feed_id, ()), "me", StoryFiling())
 
     moved = [
         FeedConfig(name="a", url="http://127.0.0.1:9/moved.xml", interval=timedelta(seconds=60))
@@ -216,7 +219,7 @@ def test_a_new_url_resets_what_was_known_about_the_feed(db: Database) -> None:
 def test_history_older_than_the_cutoff_is_pruned(db: Database) -> None:
     store.sync_feeds(db, feeds("a"), NOW)
     feed_id = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0].id
-    store.save_poll(db, ok_result(feed_id, ()), "me")
+    store.save_poll(db, ok_result(feed_id, ()), "me", StoryFiling())
 
     assert store.prune_history(db, NOW - timedelta(days=1)) == 0
     assert store.prune_history(db, NOW + timedelta(days=1)) == 1
@@ -271,7 +274,9 @@ def test_the_feed_title_and_parser_complaints_are_kept(db: Database) -> None:
     state = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0]
     result = ok_result(state.id, (item("k1"),))
 
-    store.save_poll(db, replace(result, feed_title="Wire", bozo="SAXParseException: x"), "me")
+    store.save_poll(
+        db, replace(result, feed_title="Wire", bozo="SAXParseException: x"), "me", StoryFiling()
+    )
 
     assert store.list_feeds(db)[0].title == "Wire"
     with db.engine.connect() as conn:

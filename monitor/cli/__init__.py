@@ -1,4 +1,6 @@
-"""The `monitor` command. The only package that prints and picks exit codes."""
+"""The `monitor` command: argument parsing, and typed errors turned into messages and exit
+codes. The only package that prints. Must hold no logic of its own beyond presentation: it
+calls the stages and the composition root like any other caller."""
 
 import argparse
 import sys

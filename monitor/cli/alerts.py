@@ -2,21 +2,19 @@
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor import store
-from monitor.alert import build_notifiers
+from monitor.alerts.notify import build_notifiers
+from monitor.alerts.render import Renderer
 from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db
 from monitor.config import Settings
+from monitor.durations import parse_duration
 from monitor.errors import AlertError
 from monitor.model import Alert
-from monitor.render import Renderer
-
-_SPAN = re.compile(r"^(\d+)([mhd])$")
 
 
 def add_commands(commands: Any) -> None:
@@ -111,15 +109,16 @@ def _retry(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _silence_add(settings: Settings, args: argparse.Namespace) -> int:
-    found = _SPAN.match(args.span)
-    if not found:
-        print(
-            f"error: --for {args.span}: use minutes, hours or days (30m, 4h, 2d)", file=sys.stderr
-        )
+    try:
+        span = parse_duration(args.span)
+    except ValueError as exc:
+        print(f"error: --for: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    unit = {"m": "minutes", "h": "hours", "d": "days"}[found[2]]
+    if span <= timedelta(0):
+        print(f"error: --for {args.span}: a silence must last a while", file=sys.stderr)
+        return EXIT_INVALID
     now = datetime.now(UTC)
-    until = now + timedelta(**{unit: int(found[1])})
+    until = now + span
     silence_id = store.add_silence(open_db(settings), args.rule, until, args.reason, now)
     print(f"silence {silence_id}: {args.rule or 'every rule'} until {until:%Y-%m-%d %H:%M}Z")
     return EXIT_OK

@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from monitor import store
+from monitor.alerts.route import unknown_targets
 from monitor.config import Settings
+from monitor.engine.rulebook import RuleBook
 from monitor.errors import Problem, RuleError
-from monitor.route import unknown_targets
-from monitor.rulebook import RuleBook
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # something ran and failed (a feed, health, a rule example)

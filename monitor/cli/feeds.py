@@ -13,11 +13,11 @@ from monitor import store
 from monitor.app import open_app, utc_now
 from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db, open_rules
 from monitor.config import Settings
+from monitor.daemon import run_until_signalled
+from monitor.engine.rulebook import RuleBook
 from monitor.model import PollReport
 from monitor.pipeline import poll_feed
 from monitor.redact import redact_url
-from monitor.rulebook import RuleBook
-from monitor.schedule import run_until_signalled
 
 
 def add_commands(commands: Any) -> None:

@@ -19,12 +19,12 @@ from monitor.cli.context import (
     print_problems,
 )
 from monitor.config import Settings
+from monitor.engine.loader import load_ruleset
+from monitor.engine.match import NearMiss, match_item, verify_examples
+from monitor.engine.ruleset import RuleSet
 from monitor.errors import ParseError, RuleError
-from monitor.match import NearMiss, match_item, verify_examples
+from monitor.ingest.document import read_document
 from monitor.model import Item, Match
-from monitor.normalize import normalize_entry
-from monitor.parse import parse_feed
-from monitor.ruleset import RuleSet, load_ruleset
 
 
 def add_commands(commands: Any) -> None:
@@ -115,15 +115,15 @@ def _test(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else EXIT_OK
 
 
-def _items_of(path: Path) -> list[Item]:
-    parsed = parse_feed(path.read_bytes())
-    now = datetime.now(UTC)
-    return [
-        normalize_entry(
-            e, feed_url=path.resolve().as_uri(), feed_language=parsed.language, fetched_at=now
-        )
-        for e in parsed.entries
-    ]
+def _items_of(path: Path) -> tuple[Item, ...]:
+    _, items = read_document(
+        path.read_bytes(),
+        None,
+        url=path.resolve().as_uri(),
+        language=None,
+        fetched_at=datetime.now(UTC),
+    )
+    return items
 
 
 def _report(path: Path, item: Item, matches: list[Match], misses: list[NearMiss], fmt: str) -> None:

@@ -1,5 +1,9 @@
 """Storage: the only SQLModel/SQLAlchemy user. SQLite (WAL) by default, PostgreSQL by URL.
 
+Persistence only: tables, queries and migrations. It computes no similarity and makes no
+alerting decision; where storing needs one (which story a match joins, whether a repeat
+escalates) the caller passes a `Filing` that decides.
+
 Callers pass a `Database` and get `monitor.model` values or small views back; no session or
 row object leaves this package.
 """
@@ -23,17 +27,20 @@ from monitor.store.outbox import (
     sent_since,
 )
 from monitor.store.polls import StoredItem, prune_history, recent_items, save_poll
+from monitor.store.stories import Filing, StorySnapshot
 
 __all__ = [
     "Database",
     "DeliveryView",
     "Due",
     "FeedView",
+    "Filing",
     "Health",
     "Recorded",
     "Silence",
     "StoredItem",
     "StoredMatch",
+    "StorySnapshot",
     "active_silences",
     "add_silence",
     "beat",

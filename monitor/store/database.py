@@ -19,7 +19,7 @@ from sqlmodel import Session, create_engine
 from monitor.errors import StoreError
 from monitor.redact import redact_url
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _LOCK = 0x6D6F6E69746F72  # "monitor": the advisory lock that serialises migrations
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from monitor.model import Alert, Evidence
+from monitor.model import Alert, Evidence, as_level
 from monitor.store.database import Database
 from monitor.store.tables import (
     AttemptRow,
@@ -237,7 +237,7 @@ def _alert(d: DeliveryRow, m: MatchRow, item: ItemRow, feed: str, story: StoryRo
         target=d.target,
         rule=d.rule_id,
         rule_title=d.rule_id,
-        level=d.level,
+        level=as_level(d.level),
         score=m.score,
         title=item.title,
         link=item.link,

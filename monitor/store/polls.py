@@ -8,9 +8,9 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from monitor.model import LEVELS, Item, PollResult
+from monitor.model import Item, PollResult
 from monitor.store.database import Database
-from monitor.store.stories import assign_story
+from monitor.store.stories import Filing, assign_story
 from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow
 
 INSERT_BATCH = 500
@@ -29,14 +29,15 @@ class StoredItem:
     summary: str
 
 
-def save_poll(db: Database, result: PollResult, owner: str | None) -> list[str]:
+def save_poll(db: Database, result: PollResult, owner: str | None, filing: Filing) -> list[str]:
     """Store a poll: insert its new items, update the feed, log the poll, release the lease.
+    Matched new items are filed under stories as `filing` decides.
 
     Returns the keys of the items that were new (already stored ones are skipped by
     ON CONFLICT DO NOTHING, so a re-poll stores nothing twice).
     """
     with db.session() as session:
-        new_keys = _insert_items(session, db.dialect, result)
+        new_keys = _insert_items(session, db.dialect, result, filing)
         row = session.get(FeedRow, result.feed_id)
         if row is not None:
             _update_feed(row, result, owner)
@@ -59,7 +60,7 @@ def save_poll(db: Database, result: PollResult, owner: str | None) -> list[str]:
     return new_keys
 
 
-def _insert_items(session: Session, dialect: str, result: PollResult) -> list[str]:
+def _insert_items(session: Session, dialect: str, result: PollResult, filing: Filing) -> list[str]:
     unique = {item.key: item for item in result.items}  # a feed may list one entry twice
     rows = [_item_values(item, result) for item in unique.values()]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -72,12 +73,16 @@ def _insert_items(session: Session, dialect: str, result: PollResult) -> list[st
             .returning(col(ItemRow.key), col(ItemRow.id))
         )
         new.update((key, item_id) for key, item_id in session.execute(statement))
-    _insert_matches(session, dialect, result, new)
+    _insert_matches(session, dialect, result, new, filing)
     return list(new)
 
 
 def _insert_matches(
-    session: Session, dialect: str, result: PollResult, new: dict[str, int]
+    session: Session,
+    dialect: str,
+    result: PollResult,
+    new: dict[str, int],
+    filing: Filing,
 ) -> None:
     """Matches of new items, each item's story, and the outbox rows for their targets."""
     fresh = [m for m in result.matches if m.item_key in new]
@@ -90,7 +95,7 @@ def _insert_matches(
         item = session.get(ItemRow, new[key])
         assert item is not None
         stories[key] = assign_story(
-            session, item, feed_name, result.started_at, result.story_window
+            session, item, feed_name, result.started_at, result.story_window, filing
         )
     rows = [
         MatchRow(
@@ -102,7 +107,7 @@ def _insert_matches(
             sentence=m.sentence,
             evidence=[asdict(e) for e in m.evidence],
             matched_at=result.started_at,
-            story_id=stories[m.item_key].id,
+            story_id=stories[m.item_key],
         )
         for m in fresh
     ]
@@ -130,16 +135,19 @@ def _insert_matches(
         statement = insert(DeliveryRow).values(outbox).on_conflict_do_nothing()
         written = set(session.execute(statement.returning(col(DeliveryRow.key))).scalars())
         # ... unless a later copy comes at a higher level (the rule was raised): once
-        escalations = _escalations(session, [d for d in outbox if d["key"] not in written])
+        repeats = [d for d in outbox if d["key"] not in written]
+        escalations = _escalations(session, repeats, filing)
         if escalations:
             session.execute(insert(DeliveryRow).values(escalations).on_conflict_do_nothing())
 
 
-def _escalations(session: Session, repeats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _escalations(
+    session: Session, repeats: list[dict[str, Any]], filing: Filing
+) -> list[dict[str, Any]]:
     out = []
     for delivery in repeats:
         first = session.exec(select(DeliveryRow).where(DeliveryRow.key == delivery["key"])).first()
-        if first is not None and LEVELS.index(delivery["level"]) > LEVELS.index(first.level):
+        if first is not None and filing.escalates(first.level, delivery["level"]):
             out.append({**delivery, "key": f"{delivery['key']}:escalated"})
     return out
 

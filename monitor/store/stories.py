@@ -1,65 +1,88 @@
-"""Stories: near-duplicate items from different feeds grouped so a rule alerts once."""
+"""Story rows: the recent stories handed to a `Filing`, and what it decides, kept.
 
-import re
+Whether two items are one story, or a repeat alert escalates, is not decided here: the
+caller passes a `Filing` (monitor.alerts.stories) that decides.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
 from monitor.store.tables import ItemRow, StoryRow
 
-# Wire copies are lightly edited: two items are one story when most of the words of the
-# shorter one (title and lead, folded) appear in the other.
-SAME_STORY = 0.7
-_WORD = re.compile(r"\w+", re.UNICODE)
-_LEAD_CHARS = 300
+RECENT_STORIES = 500
 
 
-def story_words(title: str, summary: str) -> set[str]:
-    """The words that identify a story: title and lead, folded; CJK as character pairs."""
-    text = f"{title} {summary[:_LEAD_CHARS]}".casefold()
-    words: set[str] = set()
-    for word in _WORD.findall(text):
-        if any("\u3040" <= ch <= "\u9fff" for ch in word):  # no spaces: use bigrams
-            words |= {word[i : i + 2] for i in range(max(1, len(word) - 1))}
-        elif len(word) > 2:
-            words.add(word)
-    return words
+@dataclass(frozen=True, slots=True)
+class StorySnapshot:
+    """A stored story as the grouping sees it."""
+
+    id: int
+    link: str | None
+    words: tuple[str, ...]
+    feeds: tuple[str, ...]
 
 
-def overlap(one: set[str], other: set[str]) -> float:
-    if not one or not other:
-        return 0.0
-    return len(one & other) / min(len(one), len(other))
+class Filing(Protocol):
+    """How matched items are filed: which story each joins, and whether a later copy at a
+    higher level alerts again."""
+
+    def fingerprint(self, title: str, summary: str) -> list[str]:
+        """The words a story is recognised by."""
+
+    def pick(
+        self, words: Sequence[str], link: str | None, recent: Sequence[StorySnapshot]
+    ) -> StorySnapshot | None:
+        """The story of `recent` an item with these words and link belongs to, or None."""
+
+    def escalates(self, first: str, later: str) -> bool:
+        """Whether a copy matched at level `later` alerts again after one at `first`."""
 
 
 def assign_story(
-    session: Session, item: ItemRow, feed: str, now: datetime, window: timedelta
-) -> StoryRow:
-    """The story `item` belongs to (updating its sources), or a new one."""
-    words = story_words(item.title, item.summary)
-    recent = session.exec(
-        select(StoryRow)
-        .where(col(StoryRow.last_seen) >= now - window)
-        .order_by(col(StoryRow.last_seen).desc())
-        .limit(500)
+    session: Session,
+    item: ItemRow,
+    feed: str,
+    now: datetime,
+    window: timedelta,
+    grouping: Filing,
+) -> int:
+    """The id of the story `item` belongs to (its sources updated), or of a new one."""
+    words = grouping.fingerprint(item.title, item.summary)
+    rows = list(
+        session.exec(
+            select(StoryRow)
+            .where(col(StoryRow.last_seen) >= now - window)
+            .order_by(col(StoryRow.last_seen).desc())
+            .limit(RECENT_STORIES)
+        )
     )
-    for story in recent:
-        same_link = item.link is not None and item.link == story.link
-        if same_link or (len(words) >= 4 and overlap(words, set(story.words)) >= SAME_STORY):
-            story.items += 1
-            story.last_seen = now
-            if feed not in story.feeds:
-                story.feeds = [*story.feeds, feed]
-            session.add(story)
-            return story
+    chosen = grouping.pick(words, item.link, [_snapshot(row) for row in rows])
+    if chosen is not None:
+        story = next(row for row in rows if row.id == chosen.id)
+        story.items += 1
+        story.last_seen = now
+        if feed not in story.feeds:
+            story.feeds = [*story.feeds, feed]
+        session.add(story)
+        return chosen.id
     story = StoryRow(
         title=item.title,
         link=item.link,
-        words=sorted(words),
+        words=words,
         feeds=[feed],
         first_seen=now,
         last_seen=now,
     )
     session.add(story)
     session.flush()
-    return story
+    assert story.id is not None
+    return story.id
+
+
+def _snapshot(row: StoryRow) -> StorySnapshot:
+    assert row.id is not None
+    return StorySnapshot(row.id, row.link, tuple(row.words), tuple(row.feeds))

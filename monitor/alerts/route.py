@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 
 from monitor.config import TargetConfig
+from monitor.engine.ruleset import Rule, RuleSet
 from monitor.errors import Problem
 from monitor.model import LEVELS
-from monitor.ruleset import Rule, RuleSet
 
 LOG_TARGET = "log"  # used when no target is configured, so a first run shows its alerts
 

@@ -15,6 +15,7 @@ never the pronoun "us").
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import ahocorasick
 
@@ -29,8 +30,8 @@ class Term:
     kind: str  # alias | guard | vocab
     ref: str  # actor id or vocabulary set id
     via: str = ""  # for aliases: name | place | media | official
-    valid_from: str | None = None  # ISO dates bounding an official's term
-    valid_to: str | None = None
+    valid_from: date | None = None  # an official's term of office, both days included
+    valid_to: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

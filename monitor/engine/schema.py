@@ -1,5 +1,5 @@
 """The shape of rule, actor, vocabulary and seed files, checked with pydantic (extra keys are
-errors). Conditions (`evidence`, `exclude`) are free-form here and parsed by monitor.ruleset,
+errors). Conditions (`evidence`, `exclude`) are free-form here and parsed by monitor.engine.loader,
 which reports their errors with their own positions."""
 
 import re
@@ -9,9 +9,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from monitor.config import Duration
+from monitor.model import Level
 
 LANGUAGES = ("en", "ru", "ko", "zh", "ja", "tr")
-LEVELS = ("low", "medium", "high", "critical")
+Direction = Literal["either", "a->b"]  # "undirected" in a file means "either"
+DyadScope = Literal["sentence", "title", "item"]
+EvidenceScope = Literal["same", "near", "item"]
+ExcludeScope = Literal["evidence", "dyad"]
 _ACTOR_ID = r"^[A-Z][A-Z0-9_]{1,15}$"
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
@@ -95,12 +99,12 @@ class DyadSpec(_Strict):
 
 
 class ScopeSpec(_Strict):
-    dyad: Literal["sentence", "title", "item"] = "sentence"
+    dyad: DyadScope = "sentence"
     # same: the dyad's own unit; item: anywhere; near: the same unit, or anywhere in the item
     # when the pair is named in the title (headlines name a relationship, bodies describe it)
-    evidence: Literal["same", "near", "item"] = "same"
+    evidence: EvidenceScope = "same"
     # where exclusions are looked for: where the evidence was, or only the dyad's own unit
-    exclude: Literal["evidence", "dyad"] = "evidence"
+    exclude: ExcludeScope = "evidence"
 
 
 class ExampleSpec(_Strict):
@@ -130,7 +134,7 @@ class RuleSpec(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
     title: str
     description: str = ""
-    level: Literal["low", "medium", "high", "critical"]
+    level: Level
     tags: tuple[str, ...] = ()
     seed: str
     dyad: DyadSpec

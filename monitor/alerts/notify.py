@@ -11,9 +11,9 @@ from typing import Protocol
 
 import apprise
 
+from monitor.alerts.render import Message
 from monitor.config import TargetConfig
 from monitor.errors import AlertError
-from monitor.render import Message
 
 log = logging.getLogger(__name__)
 _FORMATS = {

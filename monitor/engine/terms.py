@@ -3,8 +3,8 @@ officials with their terms of office."""
 
 from collections.abc import Iterator, Mapping
 
-from monitor.lexicon import Term
-from monitor.ruleschema import ActorSpec, VocabSpec
+from monitor.engine.lexicon import Term
+from monitor.engine.schema import ActorSpec, VocabSpec
 
 
 def actor_terms(actors: Iterator[ActorSpec]) -> Iterator[Term]:
@@ -17,10 +17,15 @@ def actor_terms(actors: Iterator[ActorSpec]) -> Iterator[Term]:
             for text in _flatten(per_language):
                 yield Term(text, "alias", actor.id, via)
         for official in actor.officials:
-            start = official.start.isoformat()
-            end = official.end.isoformat() if official.end else None
             for text in _flatten(official.names):
-                yield Term(text, "alias", actor.id, f"official:{official.role}", start, end)
+                yield Term(
+                    text,
+                    "alias",
+                    actor.id,
+                    f"official:{official.role}",
+                    official.start,
+                    official.end,
+                )
         for text in _flatten(actor.guards):
             yield Term(text, "guard", actor.id)
 

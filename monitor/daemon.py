@@ -18,9 +18,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from monitor import __version__, store
+from monitor.alerts.sender import Sender
 from monitor.app import App
 from monitor.config import FeedConfig, TargetConfig
-from monitor.deliver import Sender
 from monitor.errors import ConfigError, Problem, RuleError, StoreError
 from monitor.model import FeedState
 from monitor.pipeline import poll_feed

@@ -30,7 +30,7 @@ class Renderer:
     def __init__(self, templates_dir: Path | None = None) -> None:
         loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
         self._env = Environment(
-            loader=ChoiceLoader([*loaders, PackageLoader("monitor", "templates")]),
+            loader=ChoiceLoader([*loaders, PackageLoader("monitor.alerts", "templates")]),
             autoescape=select_autoescape(["html.j2"]),
             trim_blocks=True,
             keep_trailing_newline=False,

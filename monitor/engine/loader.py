@@ -7,88 +7,18 @@ sees all errors at once (`path:line:col: error: …`).
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from monitor import validation, yamlpos
-from monitor.condition import (
-    Condition,
-    ConditionParser,
-    actor_refs,
-    close_match,
-    vocab_refs,
-)
+from monitor.engine.condition import ConditionParser, actor_refs, close_match, vocab_refs
+from monitor.engine.lexicon import Lexicon
+from monitor.engine.ruleset import Actor, Example, Rule, RuleSet
+from monitor.engine.schema import ActorSpec, RuleSpec, SeedSpec, VocabSpec
+from monitor.engine.terms import actor_terms, vocab_terms
 from monitor.errors import InvalidFile, Pos, Problem, RuleError
-from monitor.lexicon import Lexicon
-from monitor.ruleschema import ActorSpec, RuleSpec, SeedSpec, VocabSpec
-from monitor.terms import actor_terms, vocab_terms
-
-Spec = TypeVar("Spec", bound=BaseModel)
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """An inline example of a rule: a headline that must (or must not) match."""
-
-    text: str
-    day: date | None
-    should_match: bool
-    pos: Pos
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    id: str
-    name: str
-    members: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    id: str
-    title: str
-    level: str
-    tags: tuple[str, ...]
-    seed: str
-    a: str
-    b: str
-    direction: str
-    ignore_lists: bool
-    dyad_scope: str  # sentence | title | item
-    evidence_scope: str  # same | near | item
-    exclude_scope: str  # evidence | dyad
-    evidence: Condition | None
-    exclude: Condition | None
-    notify: tuple[str, ...]
-    realert: timedelta | None
-    version: str  # changes whenever the rule or a dictionary it uses changes
-    examples: tuple[Example, ...] = ()
-    pos: Pos | None = None
-    order: int = 0  # position in the rule set
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSet:
-    rules: tuple[Rule, ...]
-    actors: Mapping[str, Actor]
-    lexicon: Lexicon
-    version: str
-    warnings: tuple[Problem, ...] = ()
-    # actor id -> rules that name it (a group's rules are listed under its members too)
-    by_actor: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
-    by_id: Mapping[str, Rule] = field(default_factory=dict)
-
-    def rule(self, rule_id: str) -> Rule:
-        """The rule called `rule_id`. Raises KeyError."""
-        return self.by_id[rule_id]
-
-    def get(self, rule_id: str) -> Rule | None:
-        """The rule called `rule_id`, or None (it was removed or never existed)."""
-        return self.by_id.get(rule_id)
+from monitor.validation import Spec
 
 
 def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
@@ -268,7 +198,7 @@ class _Loader:
             seed=spec.seed,
             a=spec.dyad.a,
             b=spec.dyad.b,
-            direction=spec.dyad.direction,
+            direction="a->b" if spec.dyad.direction == "a->b" else "either",
             ignore_lists=spec.dyad.lists == "ignore",
             dyad_scope=spec.scope.dyad,
             evidence_scope=spec.scope.evidence,
@@ -280,6 +210,7 @@ class _Loader:
             version=_digest(spec.model_dump(mode="json"), defs),
             examples=tuple(_examples(spec, doc, loc)),
             pos=doc.pos_of(loc),
+            notify_pos=doc.pos_of((*loc, "notify")) if "notify" in spec.model_fields_set else None,
         )
 
     def _check_seed(self, seed: str, pos: Pos, prefix: str, context: _Context) -> None:
@@ -339,14 +270,9 @@ class _Loader:
         if not isinstance(raw, dict):
             self.error(doc.pos_of(loc), "expected a mapping of keys")
             return None
-        try:
-            return model.model_validate(raw)
-        except ValidationError as exc:
-            prefix = validation.dotted(loc) + "." if loc else ""
-            for err in exc.errors():
-                err_loc, message = validation.describe(err, model)
-                self.error(doc.pos_of((*loc, *err_loc)), prefix + message)
-            return None
+        spec, problems = validation.validate(model, raw, doc, loc)
+        self.problems += problems
+        return spec
 
 
 def _index(rules: tuple[Rule, ...], actors: Mapping[str, Actor]) -> dict[str, tuple[Rule, ...]]:

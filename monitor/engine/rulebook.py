@@ -10,9 +10,10 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from monitor.engine.loader import load_ruleset
+from monitor.engine.match import verify_examples
+from monitor.engine.ruleset import RuleSet
 from monitor.errors import RuleError
-from monitor.match import verify_examples
-from monitor.ruleset import RuleSet, load_ruleset
 
 log = logging.getLogger(__name__)
 

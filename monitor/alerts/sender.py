@@ -14,15 +14,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from monitor import store
-from monitor.alert import Notifier
-from monitor.config import AlertSettings, QuietHours, TargetConfig
+from monitor.alerts.notify import Notifier
+from monitor.alerts.policy import Verdict, judge, realert_since
+from monitor.alerts.render import Renderer
+from monitor.backoff import backoff
+from monitor.config import AlertSettings, TargetConfig
+from monitor.engine.ruleset import Rule, RuleSet
 from monitor.model import Alert
-from monitor.render import Renderer
-from monitor.ruleset import Rule, RuleSet
 
 log = logging.getLogger(__name__)
 
@@ -97,41 +98,30 @@ class Sender:
         ready = []
         for item in due:
             rule = ruleset.get(item.alert.rule) if ruleset else None
-            verdict = await self._hold_or_drop(item.alert, rule, silences, now)
+            verdict = await self._verdict(item.alert, rule, silences, now)
             if verdict is not None:
-                status, reason, until = verdict
                 await asyncio.to_thread(
-                    store.mark, self.db, item.alert.delivery_id, status, reason, until
+                    store.mark,
+                    self.db,
+                    item.alert.delivery_id,
+                    verdict.status,
+                    verdict.reason,
+                    verdict.until,
                 )
             else:
                 titled = replace(item.alert, rule_title=rule.title) if rule else item.alert
                 ready.append(replace(item, alert=titled))
         return ready
 
-    async def _hold_or_drop(
+    async def _verdict(
         self, alert: Alert, rule: Rule | None, silences: list[store.Silence], now: datetime
-    ) -> tuple[str, str, datetime | None] | None:
-        """(status, reason, hold-until) when the delivery must not go out now, else None."""
-        silence = next((s for s in silences if s.rule in (None, alert.rule)), None)
-        if silence is not None:
-            return (
-                "silenced",
-                f"silenced until {silence.until:%Y-%m-%d %H:%M}Z: {silence.reason}",
-                None,
-            )
-        if rule is not None and rule.realert is not None:
-            since = now - rule.realert
-            recent: bool = await asyncio.to_thread(
-                store.sent_since, self.db, rule.id, alert.target, since
-            )
-            if recent:
-                return "suppressed", f"within {rule.id}'s re-alert window ({rule.realert})", None
+    ) -> Verdict | None:
+        since = realert_since(rule, now)
+        recent = since is not None and await asyncio.to_thread(
+            store.sent_since, self.db, alert.rule, alert.target, since
+        )
         target = self.targets.get(alert.target)
-        if target is not None and target.quiet_hours is not None:
-            end = quiet_until(target.quiet_hours, now)
-            if end is not None:
-                return "pending", f"held for quiet hours until {end:%Y-%m-%d %H:%M}Z", end
-        return None
+        return judge(alert, rule, target, silences, now, sent_recently=recent)
 
     async def _send_one(self, item: store.Due) -> int:
         alert = item.alert
@@ -161,28 +151,12 @@ class Sender:
 
     async def _failed(self, item: store.Due, now: datetime, error: str) -> None:
         alert = item.alert
-        if now - item.created_at >= self.settings.cutoff:
-            await asyncio.to_thread(
-                store.record_attempt,
-                self.db,
-                alert.delivery_id,
-                now,
-                ok=False,
-                error=error,
-                status="dead",
+        dead = now - item.created_at >= self.settings.cutoff
+        retry_at = None
+        if not dead:
+            retry_at = now + backoff(
+                self.settings.first_retry, item.attempts + 1, self.settings.max_retry
             )
-            log.error(
-                "alert dead",
-                extra={
-                    "target": alert.target,
-                    "rule": alert.rule,
-                    "delivery": alert.delivery_id,
-                    "error": error,
-                    "attempts": item.attempts + 1,
-                },
-            )
-            return
-        retry_at = now + self.backoff(item.attempts + 1)
         await asyncio.to_thread(
             store.record_attempt,
             self.db,
@@ -191,35 +165,15 @@ class Sender:
             ok=False,
             error=error,
             retry_at=retry_at,
+            status="dead" if dead else None,
         )
-        log.warning(
-            "alert not delivered",
-            extra={
-                "target": alert.target,
-                "rule": alert.rule,
-                "delivery": alert.delivery_id,
-                "error": error,
-                "retry_at": retry_at.isoformat(),
-            },
-        )
-
-    def backoff(self, attempts: int) -> timedelta:
-        """first_retry, doubled per failed attempt, up to max_retry."""
-        grown: timedelta = self.settings.first_retry * (2 ** min(max(attempts - 1, 0), 20))
-        return min(grown, self.settings.max_retry)
-
-
-def quiet_until(quiet: QuietHours, now: datetime) -> datetime | None:
-    """When the quiet hours around `now` end (aware UTC), or None outside them.
-    Hours may wrap midnight (22:00–07:00)."""
-    zone = ZoneInfo(quiet.timezone)
-    local = now.astimezone(zone)
-    start, end = time.fromisoformat(quiet.start), time.fromisoformat(quiet.end)
-    clock = local.time().replace(tzinfo=None)
-    inside = start <= clock < end if start < end else (clock >= start or clock < end)
-    if not inside:
-        return None
-    ending = datetime.combine(local.date(), end, tzinfo=zone)
-    if ending <= local:
-        ending += timedelta(days=1)
-    return ending.astimezone(now.tzinfo)
+        fields = {
+            "target": alert.target,
+            "rule": alert.rule,
+            "delivery": alert.delivery_id,
+            "error": error,
+        }
+        if retry_at is None:
+            log.error("alert dead", extra=fields | {"attempts": item.attempts + 1})
+        else:
+            log.warning("alert not delivered", extra=fields | {"retry_at": retry_at.isoformat()})

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from monitor.condition import (
+from monitor.engine.condition import (
     ActorCond,
     AllCond,
     AnyCond,
@@ -20,11 +20,11 @@ from monitor.condition import (
     RegexCond,
     VocabCond,
 )
+from monitor.engine.lexicon import Found
+from monitor.engine.ruleset import Rule, RuleSet
+from monitor.engine.segment import item_text, split_sentences
 from monitor.errors import Problem
-from monitor.lexicon import Found
 from monitor.model import Evidence, Item, Match
-from monitor.ruleset import Rule, RuleSet
-from monitor.segment import item_text, split_sentences
 
 # What may stand between two neighbours of a list: a comma or a conjunction (six languages).
 _LIST_GAP = re.compile(
@@ -273,9 +273,9 @@ def _unique(evidence: list[Evidence]) -> list[Evidence]:
 
 def _in_office(found: Found, day: date) -> bool:
     term = found.term
-    if term.valid_from and day.isoformat() < term.valid_from:
+    if term.valid_from and day < term.valid_from:
         return False
-    return not (term.valid_to and day.isoformat() > term.valid_to)
+    return not (term.valid_to and day > term.valid_to)
 
 
 def _guarded(found: Found, guards: list[Found]) -> bool:
