@@ -1,3 +1,6 @@
+"""`python -m monitor`. Guarded, because reader processes re-import the main module."""
+
 from monitor.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 from monitor.alerts.notify import Notifier, build_notifiers
 from monitor.alerts.stories import StoryFiling
-from monitor.config import Settings
 from monitor.engine.rulebook import RuleBook
 from monitor.ingest.fetch import Fetcher, Transport
+from monitor.ingest.workers import ReadPool
+from monitor.settings import Settings
 from monitor.store import Database, Filing
 
 Clock = Callable[[], datetime]
@@ -31,6 +32,7 @@ class App:
     fetcher: Fetcher
     clock: Clock
     owner: str  # this process's name in leases and heartbeats
+    readers: ReadPool  # parse + normalize, in worker processes
     rules: RuleBook | None = None  # None: items are stored, nothing is matched
     notifiers: Mapping[str, Notifier] = field(default_factory=dict)
     filing: Filing = field(default_factory=StoryFiling)  # how matches join stories
@@ -50,12 +52,19 @@ async def open_app(
     rules: RuleBook | None = None,
     notifiers: Mapping[str, Notifier] | None = None,
 ) -> AsyncIterator[App]:
-    """Build an `App`; the HTTP client is closed on exit (the database is the caller's).
+    """Build an `App`; the HTTP client and the reader processes are closed on exit (the
+    database is the caller's).
 
     Raises:
         AlertError: an alert target cannot be set up.
     """
     database = db or Database(settings.database_url)
     senders = build_notifiers(settings.targets) if notifiers is None else notifiers
-    async with Fetcher(settings.http, transport) as fetcher:
-        yield App(settings, database, fetcher, clock, new_owner(), rules, senders)
+    with ReadPool(settings.schedule.readers) as readers:
+        async with Fetcher(settings.http, transport) as fetcher:
+            # a story last seen by a poll that began up to a poll's budget before it was
+            # stored is still found by the next look
+            filing = StoryFiling(margin=settings.http.total_timeout * 2)
+            yield App(
+                settings, database, fetcher, clock, new_owner(), readers, rules, senders, filing
+            )

@@ -1,60 +1,83 @@
-"""The daemon: APScheduler runs a dispatch tick and housekeeping; due feeds come from the DB.
+"""The daemon: APScheduler runs the dispatch tick, the sender, digests, rule reload and
+housekeeping; which feed is due comes from the database.
 
 The only user of APScheduler. Which feed is due lives in the database (`next_poll_at`,
 claimed with a lease), never in the scheduler's memory, so a restart neither bursts nor
-forgets and several daemons can share one PostgreSQL.
+forgets and several daemons can share one PostgreSQL. At start, and every six ticks, a
+daemon frees the leases of daemons that are certainly dead (on its host, a PID that no
+longer runs), so a crash costs seconds, not a lease's length.
+
+Stopping (SIGTERM/SIGINT) takes under 10 s: no new work starts, the alert being sent is sent
+and recorded (up to SEND_GRACE), polls in flight get STOP_GRACE to finish and are then
+cancelled, reader processes are killed, leases are released.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor import __version__, store
+from monitor.alerts.health import health_changes
+from monitor.alerts.route import LOG_TARGET
 from monitor.alerts.sender import Sender
 from monitor.app import App
-from monitor.config import FeedConfig, TargetConfig
-from monitor.errors import ConfigError, Problem, RuleError, StoreError
-from monitor.model import FeedState
-from monitor.pipeline import poll_feed
+from monitor.dispatch import Dispatcher
+from monitor.errors import RuleError, StoreError
+from monitor.processes import process_alive
+from monitor.settings import Settings, TargetConfig
+from monitor.yamlpos import Loc
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
+# dead daemons reaped, feed health checked: every six ticks, within these bounds
+LIVENESS_EVERY = (timedelta(seconds=1), timedelta(seconds=30))
 RELOAD_EVERY = timedelta(seconds=2)  # how often rule files are checked for changes
 STOP_GRACE = 3.0  # seconds in-flight polls get to finish before they are cancelled
-CANCEL_GRACE = 2.0
+SEND_GRACE = 6.0  # seconds the alert being sent gets to be sent and recorded
+
+
+class _SkippedRunFilter(logging.Filter):
+    """APScheduler logs a warning each time a job is still running when its next run comes
+    (a throttled email): that is the intended overlap guard, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
 
 
 class Daemon:
-    """Polls due feeds until `stop` is set; see `run`."""
+    """Polls due feeds and sends alerts until `stop` is set; see `run`."""
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self._feeds = {feed.name: feed for feed in app.settings.feeds}
-        self._inflight: set[asyncio.Task[None]] = set()
+        settings = app.settings
+        self.dispatcher = Dispatcher(app, {feed.name: feed for feed in settings.feeds})
         self._dispatching = asyncio.Lock()
-        self._delivering = asyncio.Lock()
         rules = app.rules
-        self._sender = Sender(
+        self.sender = Sender(
             app.db,
             app.notifiers,
-            app.settings.alerts,
+            settings.alerts,
             app.owner,
             app.clock,
             lambda: rules.current if rules else None,
+            settings.targets,
         )
+        self._host = socket.gethostname()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Sync feeds with the config, then dispatch due feeds until `stop` is set; on stop,
-        let in-flight polls finish briefly, cancel the rest and release every lease.
+        """Sync feeds with the config, free dead daemons' leases, then dispatch due feeds and
+        send alerts until `stop` is set; then stop as the module docstring says.
 
         Raises:
             StoreError: the database is unreachable at start.
@@ -62,37 +85,52 @@ class Daemon:
         settings, now = self.app.settings, self.app.clock()
         await asyncio.to_thread(store.sync_feeds, self.app.db, settings.feeds, now)
         await self._beat()
+        await self.reap()
+        scheduler = self._scheduler(settings)
+        scheduler.start()
+        log.info(
+            "daemon started",
+            extra={"owner": self.app.owner, "feeds": len(settings.feeds)},
+        )
+        try:
+            await stop.wait()
+        finally:
+            async with self._dispatching:  # no dispatch tick is half done
+                scheduler.shutdown(wait=False)
+            sent, cancelled = await asyncio.gather(
+                self.sender.finish(SEND_GRACE), self.dispatcher.drain(STOP_GRACE)
+            )
+            if cancelled:
+                log.info("cancelled in-flight polls", extra={"count": cancelled})
+            if not sent:
+                log.warning("an alert was still being sent at shutdown; it keeps its lease")
+            await asyncio.to_thread(self._release, release_deliveries=sent)
+            log.info("daemon stopped", extra={"owner": self.app.owner})
+
+    def _scheduler(self, settings: Settings) -> AsyncIOScheduler:
+        logging.getLogger("apscheduler").addFilter(_SkippedRunFilter())
+        logging.getLogger("apscheduler.scheduler").addFilter(_SkippedRunFilter())
         scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
-            self.dispatch,
-            "interval",
-            id="dispatch",
-            next_run_time=datetime.now(UTC),
-            seconds=settings.schedule.tick.total_seconds(),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        scheduler.add_job(
-            self.housekeeping,
-            "interval",
-            id="housekeeping",
-            next_run_time=datetime.now(UTC),
-            seconds=HOUSEKEEPING_EVERY.total_seconds(),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-        )
-        scheduler.add_job(
-            self.deliver,
-            "interval",
-            id="deliver",
-            max_instances=1,
-            coalesce=True,
-            seconds=settings.alerts.tick.total_seconds(),
-            misfire_grace_time=None,
-            next_run_time=datetime.now(UTC),
-        )
+        now = datetime.now(UTC)
+        every: list[tuple[Any, timedelta, str]] = [
+            (self.dispatch, settings.schedule.tick, "dispatch"),
+            (self.deliver, settings.alerts.tick, "deliver"),
+            (self.housekeeping, HOUSEKEEPING_EVERY, "housekeeping"),
+            (self.liveness, _liveness_every(settings), "liveness"),
+        ]
+        if self.app.rules is not None:
+            every.append((self.reload_rules, RELOAD_EVERY, "reload-rules"))
+        for job, interval, name in every:
+            scheduler.add_job(
+                job,
+                "interval",
+                id=name,
+                seconds=interval.total_seconds(),
+                next_run_time=now,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
         for target, trigger in digest_triggers(settings.targets).items():
             scheduler.add_job(
                 self.digest,
@@ -103,53 +141,33 @@ class Daemon:
                 coalesce=True,
                 misfire_grace_time=3600,
             )
-        if self.app.rules is not None:
-            scheduler.add_job(
-                self.reload_rules,
-                "interval",
-                id="reload-rules",
-                max_instances=1,
-                seconds=RELOAD_EVERY.total_seconds(),
-                coalesce=True,
-                misfire_grace_time=None,
-            )
-        scheduler.start()
-        log.info("daemon started", extra={"owner": self.app.owner, "feeds": len(self._feeds)})
-        try:
-            await stop.wait()
-        finally:
-            async with self._dispatching:
-                # a send in progress gets the grace period to record what happened
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._delivering.acquire(), STOP_GRACE)
-                scheduler.shutdown(wait=False)
-            await self._drain()
-            await asyncio.to_thread(self._release)
-            log.info("daemon stopped", extra={"owner": self.app.owner})
+        return scheduler
 
     async def dispatch(self) -> None:
         """Lease as many due feeds as there are free workers and start polling them."""
         async with self._dispatching:
             try:
                 await self._beat()
-                free = self.app.settings.http.workers - len(self._inflight)
-                claimed = await asyncio.to_thread(
-                    store.claim_due_feeds,
-                    self.app.db,
-                    self.app.owner,
-                    self.app.clock(),
-                    self.app.settings.schedule.lease,
-                    free,
-                )
+                await self.dispatcher.fill()
             except StoreError as exc:
                 log.error("dispatch failed", extra={"error": str(exc)})
-                return
-            for state in claimed:
-                feed = self._feeds.get(state.name)
-                if feed is not None:
-                    task = asyncio.create_task(self._poll(feed, state), name=f"feed:{feed.name}")
-                    self._inflight.add(task)
-                    task.add_done_callback(self._inflight.discard)
+
+    async def deliver(self) -> None:
+        """Send the alerts that are due."""
+        try:
+            await self.sender.send_due()
+        except StoreError as exc:
+            log.error("delivery failed", extra={"error": str(exc)})
+
+    async def digest(self, target: str) -> None:
+        """Send a digest target's pending alerts as one message."""
+        try:
+            count = await self.sender.send_digest(target)
+        except StoreError as exc:
+            log.error("digest failed", extra={"target": target, "error": str(exc)})
+            return
+        if count:
+            log.info("digest sent", extra={"target": target, "alerts": count})
 
     async def housekeeping(self) -> None:
         """Prune old poll history."""
@@ -162,23 +180,61 @@ class Daemon:
         if pruned:
             log.info("poll history pruned", extra={"rows": pruned})
 
-    async def deliver(self) -> None:
-        """Send the alerts that are due."""
-        async with self._delivering:
-            try:
-                await self._sender.send_due()
-            except StoreError as exc:
-                log.error("delivery failed", extra={"error": str(exc)})
+    async def liveness(self) -> None:
+        """Free dead daemons' leases; queue feed health notices."""
+        try:
+            await self.reap()
+            await self.check_feeds()
+        except StoreError as exc:
+            log.error("liveness check failed", extra={"error": str(exc)})
 
-    async def digest(self, target: str) -> None:
-        """Send a digest target's pending alerts as one message."""
-        async with self._delivering:
-            try:
-                count = await self._sender.send_digest(target)
-            except StoreError as exc:
-                log.error("digest failed", extra={"target": target, "error": str(exc)})
-                return
-        log.info("digest sent", extra={"target": target, "alerts": count})
+    async def reap(self) -> list[str]:
+        """Free the leases of daemons that are certainly dead and forget them: on this host,
+        a PID that no longer runs (or is ours: a container restarts as PID 1); anywhere, a
+        heartbeat silent for longer than any lease. Returns their names."""
+        now, settings = self.app.clock(), self.app.settings
+        silent = 2 * max(settings.schedule.lease, settings.alerts.lease)
+        daemons = await asyncio.to_thread(store.list_daemons, self.app.db)
+        dead = [
+            d.owner
+            for d in daemons
+            if d.owner != self.app.owner
+            and (
+                now - d.heartbeat_at > silent
+                or (
+                    d.host == self._host
+                    and (d.pid == os.getpid() or not process_alive(d.pid, d.started_at))
+                )
+            )
+        ]
+        if dead:
+            feeds = await asyncio.to_thread(store.release_leases, self.app.db, *dead)
+            deliveries = await asyncio.to_thread(store.release_deliveries, self.app.db, dead)
+            await asyncio.to_thread(store.forget, self.app.db, *dead)
+            log.warning(
+                "freed the leases of dead daemons",
+                extra={"daemons": ", ".join(dead), "feeds": feeds, "deliveries": deliveries},
+            )
+        return dead
+
+    async def check_feeds(self) -> None:
+        """Queue a notice for each feed that went down (failing for `feed_health.after`, or
+        gone) or came back."""
+        settings, now = self.app.settings, self.app.clock()
+        targets = settings.feed_health.notify or (() if settings.targets else (LOG_TARGET,))
+        feeds = await asyncio.to_thread(store.feed_health, self.app.db)
+        for change in health_changes(feeds, now, settings.feed_health.after, targets):
+            await asyncio.to_thread(
+                store.file_feed_notices,
+                self.app.db,
+                change.feed_id,
+                change.alerted_at,
+                change.notices,
+                now,
+            )
+            title = change.notices[0].notice.title if change.notices else f"feed {change.feed_id}"
+            level = logging.WARNING if change.alerted_at else logging.INFO
+            log.log(level, "feed health", extra={"notice": title, "targets": len(targets)})
 
     async def reload_rules(self) -> None:
         """Swap in changed rule files if they are valid; otherwise log why and keep the old."""
@@ -199,37 +255,24 @@ class Daemon:
                 "rules reloaded", extra={"version": current.version, "rules": len(current.rules)}
             )
 
-    async def _poll(self, feed: FeedConfig, state: FeedState) -> None:
-        try:
-            await poll_feed(self.app, feed, state)
-        except StoreError as exc:  # the lease runs out and the feed is retried
-            log.error("poll not stored", extra={"feed": feed.name, "error": str(exc)})
-
     async def _beat(self) -> None:
         await asyncio.to_thread(
             store.beat,
             self.app.db,
             self.app.owner,
-            socket.gethostname(),
+            self._host,
             os.getpid(),
             __version__,
             self.app.clock(),
         )
 
-    async def _drain(self) -> None:
-        if not self._inflight:
-            return
-        _, pending = await asyncio.wait(self._inflight, timeout=STOP_GRACE)
-        for task in pending:
-            task.cancel()
-        if pending:
-            log.info("cancelled in-flight polls", extra={"count": len(pending)})
-            await asyncio.wait(pending, timeout=CANCEL_GRACE)
-
-    def _release(self) -> None:
+    def _release(self, *, release_deliveries: bool) -> None:
+        owner = self.app.owner
         try:
-            released = store.release_leases(self.app.db, self.app.owner)
-            store.forget(self.app.db, self.app.owner)
+            released = store.release_leases(self.app.db, owner)
+            if release_deliveries:
+                store.release_deliveries(self.app.db, [owner])
+            store.forget(self.app.db, owner)
         except StoreError as exc:
             log.error("could not release leases", extra={"error": str(exc)})
             return
@@ -237,31 +280,47 @@ class Daemon:
             log.info("leases released", extra={"count": released})
 
 
-def digest_triggers(targets: Sequence[TargetConfig]) -> dict[str, CronTrigger]:
-    """The cron trigger of every digest target.
+def _liveness_every(settings: Settings) -> timedelta:
+    low, high = LIVENESS_EVERY
+    return min(high, max(low, settings.schedule.tick * 6))
 
-    Raises:
-        ConfigError: a cron expression or time zone APScheduler does not accept.
-    """
-    triggers, problems = {}, []
+
+def digest_triggers(targets: Sequence[TargetConfig]) -> dict[str, BaseTrigger]:
+    """The trigger of every digest target (checked at load by `check_digests`)."""
+    triggers: dict[str, BaseTrigger] = {}
     for target in targets:
-        if target.mode != "digest" or target.digest is None:
+        digest = target.digest
+        if target.mode != "digest" or digest is None:
+            continue
+        if digest.every is not None:
+            triggers[target.name] = IntervalTrigger(
+                seconds=digest.every.total_seconds(), timezone=digest.timezone
+            )
+        elif digest.cron is not None:
+            triggers[target.name] = CronTrigger.from_crontab(digest.cron, timezone=digest.timezone)
+    return triggers
+
+
+def check_digests(settings: Settings) -> list[tuple[Loc, str]]:
+    """A problem for each digest cron APScheduler cannot run (for `load_settings`)."""
+    problems: list[tuple[Loc, str]] = []
+    for i, target in enumerate(settings.targets):
+        digest = target.digest
+        if target.mode != "digest" or digest is None or digest.cron is None:
             continue
         try:
-            triggers[target.name] = CronTrigger.from_crontab(
-                target.digest.cron, timezone=target.digest.timezone
-            )
+            CronTrigger.from_crontab(digest.cron, timezone=digest.timezone)
         except ValueError as exc:
-            problems.append(Problem(None, f"digest.cron: {exc}", where=f"target {target.name}"))
-    if problems:
-        raise ConfigError(problems)
-    return triggers
+            loc: Loc = ("targets", i, "digest", "cron")
+            problems.append((loc, f"targets[{i}].digest.cron: {exc} (got '{digest.cron}')"))
+    return problems
 
 
 def next_digest(target: TargetConfig, after: datetime) -> datetime | None:
     """When the digest of `target` next goes out after `after` (for tests and the CLI)."""
     trigger = digest_triggers([target]).get(target.name)
-    return trigger.get_next_fire_time(None, after) if trigger else None
+    fire: datetime | None = trigger.get_next_fire_time(None, after) if trigger else None
+    return fire
 
 
 async def run_until_signalled(app: App) -> None:

@@ -6,10 +6,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# The fields every line starts with; an extra field of the same name is shown as extra_NAME,
+# so `extra={"level": "high"}` can never pass for the log level.
+_RESERVED = frozenset({"time", "level", "logger", "msg"})
 
 
-def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD}
+def _line(record: logging.LogRecord, exception: str | None) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "time": _time(record),
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "msg": record.getMessage(),
+    }
+    for key, value in vars(record).items():
+        if key not in _STANDARD:
+            line[f"extra_{key}" if key in _RESERVED else key] = value
+    if exception is not None:  # a traceback never hides an `error` field, nor the reverse
+        line["exception" if "error" in line else "error"] = exception
+    return line
 
 
 def _time(record: logging.LogRecord) -> str:
@@ -27,33 +41,16 @@ class KeyValueFormatter(logging.Formatter):
     """`time=… level=info logger=monitor.pipeline msg="poll done" feed=x new=3`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        parts = {
-            "time": _time(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **_fields(record),
-        }
-        line = " ".join(f"{k}={_quote(v)}" for k, v in parts.items())
-        if record.exc_info:
-            line += " error=" + _quote(self.formatException(record.exc_info))
-        return line
+        exception = self.formatException(record.exc_info) if record.exc_info else None
+        return " ".join(f"{k}={_quote(v)}" for k, v in _line(record, exception).items())
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        data = {
-            "time": _time(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **_fields(record),
-        }
-        if record.exc_info:
-            data["error"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        exception = self.formatException(record.exc_info) if record.exc_info else None
+        return json.dumps(_line(record, exception), ensure_ascii=False, default=str)
 
 
 def configure_logging(fmt: str, level: str) -> None:

@@ -105,6 +105,7 @@ class Match:
     sentence: str
     evidence: tuple[Evidence, ...]
     targets: tuple[str, ...] = ()  # where alerts for it go (routing is done by the pipeline)
+    rule_title: str = ""  # kept with the alert, so it reads the same after the rule changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,19 @@ class Alert:
     sentence: str
     evidence: tuple[Evidence, ...]
     sources: int  # outlets that reported the story so far
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An alert about monitor itself rather than a match: a feed down, a feed back."""
+
+    delivery_id: int
+    target: str
+    kind: str  # feed-down | feed-up
+    level: Level
+    title: str
+    lines: tuple[str, ...]  # the body, one fact per line
+    link: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ place where one feed's failure is caught and recorded, so it never reaches other
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -15,13 +15,12 @@ from monitor import store
 from monitor.alerts.route import route
 from monitor.app import App
 from monitor.backoff import backoff
-from monitor.config import FeedConfig, TargetConfig
 from monitor.engine.match import match_items
 from monitor.engine.ruleset import RuleSet
 from monitor.errors import FeedGone, FetchError, ParseError, PollTimeout, RateLimited
-from monitor.ingest.document import read_document
-from monitor.model import FeedState, Item, Match, ParsedFeed, PollReport, PollResult
+from monitor.model import FeedState, Item, Match, PollReport, PollResult
 from monitor.redact import redact_url
+from monitor.settings import FeedConfig, TargetConfig
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ async def poll_feed(app: App, feed: FeedConfig, state: FeedState) -> PollReport:
             extra={
                 "feed": feed.name,
                 "rule": m.rule,
-                "level": m.level,
+                "rule_level": m.level,
                 "score": m.score,
                 "title": titles.get(m.item_key, ""),
             },
@@ -92,25 +91,20 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
         return replace(done, outcome="unchanged", body_bytes=len(fetched.body))
     budget = app.settings.http.total_timeout - (app.clock() - started)
     try:
-        ruleset = app.rules.current if app.rules else None
-        items, parsed, matches = await asyncio.wait_for(
-            asyncio.to_thread(
-                _items,
-                fetched.body,
-                fetched.headers,
-                fetched.url,
-                feed,
-                started,
-                ruleset,
-                app.settings.targets,
-            ),
-            timeout=max(budget.total_seconds(), 0.1),
+        parsed, items = await app.readers.read(
+            fetched.body,
+            fetched.headers,
+            url=fetched.url,
+            language=feed.language,
+            fetched_at=started,
+            deadline=max(budget.total_seconds(), 0.1),
         )
-    except ParseError as exc:
+    except (ParseError, PollTimeout) as exc:
         return _failed(app, feed, state, started, exc, fetched.status)
-    except TimeoutError:
-        late = PollTimeout(f"parsing did not finish within the poll's {budget} budget")
-        return _failed(app, feed, state, started, late, fetched.status)
+    ruleset = app.rules.current if app.rules else None
+    matches = (
+        await asyncio.to_thread(_matches, ruleset, items, app.settings.targets) if ruleset else ()
+    )
     return replace(
         done,
         outcome="ok",
@@ -125,25 +119,15 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
     )
 
 
-def _items(
-    body: bytes,
-    headers: Mapping[str, str],
-    url: str,
-    feed: FeedConfig,
-    fetched_at: datetime,
-    ruleset: RuleSet | None,
-    targets: Sequence[TargetConfig],
-) -> tuple[tuple[Item, ...], ParsedFeed, tuple[Match, ...]]:
-    parsed, items = read_document(
-        body, headers, url=url, language=feed.language, fetched_at=fetched_at
-    )
-    if ruleset is None:
-        return items, parsed, ()
-    matches = tuple(
-        replace(m, targets=route(ruleset.rule(m.rule), targets))
-        for m in match_items(ruleset, items)
-    )
-    return items, parsed, matches
+def _matches(
+    ruleset: RuleSet, items: Sequence[Item], targets: Sequence[TargetConfig]
+) -> tuple[Match, ...]:
+    """Matches of `items`, each routed to its targets and carrying its rule's title."""
+    found = []
+    for match in match_items(ruleset, items):
+        rule = ruleset.rule(match.rule)
+        found.append(replace(match, targets=route(rule, targets), rule_title=rule.title))
+    return tuple(found)
 
 
 def _failed(

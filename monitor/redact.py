@@ -27,6 +27,13 @@ _SECRET_WORDS = frozenset(
         "jwt",
         "bearer",
         "hmac",
+        # the same names written as one word
+        "accesstoken",
+        "authtoken",
+        "apitoken",
+        "refreshtoken",
+        "clientsecret",
+        "privatekey",
     }
 )
 _USERINFO = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/@:?#]*)(?::[^/?#]*)?@")
@@ -50,8 +57,12 @@ def _hide_password(found: re.Match[str]) -> str:
     return f"{found['scheme']}{HIDDEN}@"  # a lone user part is often a token
 
 
+# Where a camelCase or PascalCase name starts a new word: accessToken, APIKey, X-AuthToken.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
 def _hide_value(found: re.Match[str]) -> str:
-    words = re.split(r"[_\-.\[\]]+", found["name"].lower())
+    words = re.split(r"[_\-.\[\]]+", _CAMEL.sub("_", found["name"]).lower())
     if _SECRET_WORDS.isdisjoint(words):
         return found.group(0)
     return f"{found['lead']}{found['name']}={HIDDEN}"

@@ -1,7 +1,10 @@
 """Load YAML with the position of every key, for errors that point at file:line:col.
 
 The one YAML loader of monitor (config and rules alike). It rejects duplicate keys and
-non-scalar keys, and leaves dates as strings so validation decides what they mean.
+non-scalar keys, and leaves dates as strings so validation decides what they mean. Aliases
+are expanded with limits: a value that contains itself, nesting deeper than `MAX_DEPTH` or
+more than `MAX_VALUES` values after expansion (a "billion laughs") is a problem, never a
+crash or a hang.
 """
 
 from collections.abc import Mapping
@@ -16,6 +19,9 @@ from monitor.errors import InvalidFile, Pos, Problem
 Loc = tuple[str | int, ...]
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+MAX_DEPTH = 100  # levels of nesting; config and rule files use fewer than 10
+MAX_VALUES = 100_000  # values in one document once aliases are expanded (the largest shipped
+# file, rules/actors/jpn.yaml, has about 1,300)
 
 
 class _Loader(yaml.SafeLoader):
@@ -54,6 +60,10 @@ def load_text(text: str, path: str) -> Located:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+    except RecursionError:  # PyYAML composes recursively: a few hundred levels exhaust it
+        at = loader.get_mark()
+        pos = Pos(path, at.line + 1, at.column + 1)
+        raise InvalidFile([Problem(pos, f"nested more than {MAX_DEPTH} levels deep")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = Pos(path, mark.line + 1, mark.column + 1) if mark else Pos(path, 1, 1)
@@ -69,7 +79,13 @@ def load_text(text: str, path: str) -> Located:
     if node is None:
         return Located(None, path, {(): Pos(path, 1, 1)})
     walker = _Walker(loader, path)
-    value = walker.walk(node, ())
+    try:
+        value = walker.walk(node, ())
+    except _TooLarge:
+        problem = Problem(
+            Pos(path, 1, 1), f"more than {MAX_VALUES:,} values once aliases are expanded"
+        )
+        raise InvalidFile([problem]) from None
     if walker.problems:
         raise InvalidFile(walker.problems)
     return Located(value, path, walker.positions)
@@ -104,25 +120,64 @@ def _pos(path: str, node: yaml.Node) -> Pos:
     return Pos(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+class _TooLarge(Exception):
+    """More than MAX_VALUES values: stop walking at once."""
+
+
+_Pairs = list[tuple[yaml.Node, yaml.Node]]
+
+
 class _Walker:
     def __init__(self, loader: _Loader, path: str) -> None:
         self.loader = loader
         self.path = path
         self.positions: dict[Loc, Pos] = {}
         self.problems: list[Problem] = []
+        self._open: set[int] = set()  # the collections being walked: an alias back is a loop
+        self._split: dict[int, tuple[_Pairs, _Pairs]] = {}  # mapping -> (explicit, merged)
+        self._values = 0
 
     def walk(self, node: yaml.Node, loc: Loc) -> Any:
         self.positions.setdefault(loc, _pos(self.path, node))
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, loc)
-        if isinstance(node, yaml.SequenceNode):
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise _TooLarge
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return self.loader.construct_object(node, deep=True)
+        if id(node) in self._open:
+            anchor = _pos(self.path, node)
+            self.problems.append(
+                Problem(
+                    self.positions[loc],
+                    f"recursive alias: the value at line {anchor.line}, col {anchor.col} "
+                    "contains itself",
+                )
+            )
+            return None
+        if len(loc) >= MAX_DEPTH:
+            self.problems.append(
+                Problem(self.positions[loc], f"nested more than {MAX_DEPTH} levels deep")
+            )
+            return None
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, loc)
             return [self.walk(item, (*loc, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node, deep=True)
+        finally:
+            self._open.discard(id(node))
+
+    def _pairs(self, node: yaml.MappingNode) -> tuple[_Pairs, _Pairs]:
+        """The mapping's own pairs and those merged in by `<<:`, split once per node (an
+        aliased mapping is walked again, and flattening changes the node)."""
+        if id(node) not in self._split:
+            explicit = [pair for pair in node.value if pair[0].tag != "tag:yaml.org,2002:merge"]
+            self.loader.flatten_mapping(node)  # resolves `<<:` merge keys, merged pairs first
+            self._split[id(node)] = (explicit, node.value[: len(node.value) - len(explicit)])
+        return self._split[id(node)]
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
-        explicit = [pair for pair in node.value if pair[0].tag != "tag:yaml.org,2002:merge"]
-        self.loader.flatten_mapping(node)  # resolves `<<:` merge keys, merged pairs first
-        merged = node.value[: len(node.value) - len(explicit)]
+        explicit, merged = self._pairs(node)
         out: dict[str, Any] = {}
         for key_node, value_node in explicit:
             here = _pos(self.path, key_node)

@@ -1,5 +1,6 @@
 """Real alert receivers on 127.0.0.1 for tests: an SMTP server and an HTTP webhook."""
 
+import asyncio
 import email
 import json
 import socket
@@ -20,11 +21,16 @@ def free_port() -> int:
 
 
 class _Inbox:
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.messages: list[Message] = []
         self.lock = threading.Lock()
+        self.delay = delay  # seconds before a message is accepted: a slow mail server
+        self.receiving = threading.Event()  # set once a message is being received
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.receiving.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
@@ -33,9 +39,9 @@ class _Inbox:
 class SmtpServer:
     """aiosmtpd on a fixed port, so it can be stopped and started again ("down, then back")."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, delay: float = 0.0) -> None:
         self.port = port or free_port()
-        self.inbox = _Inbox()
+        self.inbox = _Inbox(delay)
         self._controller: Controller | None = None
 
     def start(self) -> None:

@@ -5,6 +5,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import Message as EmailMessage
 from pathlib import Path
 
 import apprise.plugins.slack as slack_plugin
@@ -14,11 +15,12 @@ from monitor import store
 from monitor.alerts.notify import build_notifiers
 from monitor.alerts.sender import Sender
 from monitor.app import open_app
-from monitor.config import AlertSettings, FeedConfig, Settings, TargetConfig
 from monitor.daemon import next_digest
 from monitor.engine.rulebook import RuleBook
 from monitor.errors import AlertError
+from monitor.model import Alert, Evidence
 from monitor.pipeline import poll_feed
+from monitor.settings import AlertSettings, FeedConfig, Settings, TargetConfig
 from monitor.store import Database
 from tests.conftest import RULES_DIR
 from tests.feedserver import FeedServer
@@ -435,14 +437,15 @@ def test_a_later_copy_at_a_higher_level_escalates_once(
     original = rules_file.read_text()
     rules_file.write_text(original.replace("level: high", "level: medium", 1))
     clock = Clock()
-    first = settings_with([target("hook", webhook.url())], serve(feed_server, ("h1", SIGNAL)))
+    outlets = [serve(feed_server, (guid, SIGNAL)) for guid in ("h1", "h2", "h3")]
+    first = settings_with([target("hook", webhook.url())], outlets[0])
     poll_all(db, first, clock, rules)
     send(db, first, clock, rules)
 
     rules_file.write_text(original)  # the analyst raises the rule to high
-    for guid in ("h2", "h3"):
+    for count in (2, 3):  # copies of the story from a second, then a third outlet
         clock.now += timedelta(minutes=1)
-        copy = settings_with([target("hook", webhook.url())], serve(feed_server, (guid, SIGNAL)))
+        copy = settings_with([target("hook", webhook.url())], *outlets[:count])
         poll_all(db, copy, clock, rules)
         send(db, copy, clock, rules)
 
@@ -487,3 +490,98 @@ def test_users_can_override_a_template(tmp_path: Path) -> None:
     message = Renderer(tmp_path).render(alert, "text")
 
     assert message.body == f"alp-bet-arms fired on {SIGNAL}"
+
+
+def _sample_alert(link: str | None, sources: int) -> Alert:
+    return Alert(
+        delivery_id=1,
+        target="t",
+        rule="alp-bet-arms",
+        rule_title="Arms",
+        level="high",
+        score=0.9,
+        title=SIGNAL,
+        link=link,
+        feed="f",
+        published_at=START,
+        sentence=SIGNAL,
+        sources=sources,
+        evidence=(Evidence("vocab", "WEAPONS", "artillery", 16, 25),),
+    )
+
+
+@pytest.mark.parametrize("sources", [1, 3])
+def test_a_text_alert_puts_the_link_on_its_own_line(sources: int) -> None:
+    from monitor.alerts.render import Renderer
+
+    body = Renderer().render(_sample_alert("https://news.example.org/a1", sources), "text").body
+
+    outlets = " · 3 outlets report this story" if sources > 1 else ""
+    assert body.splitlines() == [
+        "HIGH · Arms (alp-bet-arms)",
+        SIGNAL,
+        f"f, 2026-11-29 12:00 UTC{outlets}",
+        "https://news.example.org/a1",
+        "> Alphaland ships [artillery] to Betania",
+        "",
+        "Why: artillery (WEAPONS) (score 0.90)",
+    ]
+
+
+def test_a_text_alert_without_a_link_leaves_no_gap() -> None:
+    from monitor.alerts.render import Renderer
+
+    lines = Renderer().render(_sample_alert(None, 1), "text").body.splitlines()
+
+    assert lines[2:4] == ["f, 2026-11-29 12:00 UTC", "> Alphaland ships [artillery] to Betania"]
+
+
+def test_a_slack_alert_ends_the_quote_before_the_next_line() -> None:
+    from monitor.alerts.render import Renderer
+
+    body = Renderer().render(_sample_alert("https://news.example.org/a1", 3), "slack").body
+
+    assert "> Alphaland ships **artillery** to Betania\n\n*3 outlets report this story*\n" in body
+    assert body.endswith("\n*why: artillery \\(WEAPONS\\)*")
+
+
+def _text_part(message: EmailMessage) -> str:
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+    return bytes(part.get_payload(decode=True)).decode()
+
+
+def test_the_email_text_part_has_the_link_and_the_whole_rule_id(
+    db: Database, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    clock = Clock()
+    settings = settings_with([target("mail", smtp.url())], serve(feed_server, ("t1", SIGNAL)))
+
+    poll_all(db, settings, clock)
+    send(db, settings, clock)
+
+    [message] = smtp.messages
+    lines = _text_part(message).splitlines()
+    assert any(line.startswith("HIGH · ") and line.endswith(" (alp-bet-arms)") for line in lines)
+    assert "https://news.example.org/t1" in lines
+
+
+def test_the_digest_email_text_part_has_each_link_and_rule_id(
+    db: Database, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    clock = Clock()
+    digest = {"cron": "0 8 * * *", "timezone": "UTC"}
+    settings = settings_with(
+        [target("daily", smtp.url(), mode="digest", digest=digest)],
+        serve(feed_server, ("d1", SIGNAL)),
+    )
+    poll_all(db, settings, clock)
+    sender = Sender(
+        db, build_notifiers(settings.targets), settings.alerts, "t", clock, targets=settings.targets
+    )
+
+    count = asyncio.run(sender.send_digest("daily"))
+
+    [message] = smtp.messages
+    text = _text_part(message)
+    assert count == 1
+    assert "(alp-bet-arms)" in text and "https://news.example.org/d1" in text.splitlines()

@@ -1,6 +1,8 @@
 """The `monitor` command as a user runs it: exit codes, tables, JSON, errors, redaction."""
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -232,3 +234,105 @@ def test_silence_refuses_what_is_not_a_positive_duration(
 
 def _db_url(config: Path) -> str:
     return f"sqlite:///{config.parent / 'data' / 'monitor.db'}"
+
+
+def test_silence_of_an_unknown_rule_is_refused_with_a_suggestion(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--config", str(config), "silence", "add", "--for", "4h", "--reason", "drill"]
+
+    refused, _, err = run(capsys, *argv, "--rule", "alp-bet-army")
+    accepted, out, _ = run(capsys, *argv, "--rule", "alp-bet-arms")
+
+    assert refused == EXIT_INVALID
+    assert err.startswith("error: --rule: no rule 'alp-bet-army'")
+    assert "(did you mean 'alp-bet-arms'?)" in err
+    assert accepted == EXIT_OK and out.startswith("silence 1: alp-bet-arms until")
+    assert [s.rule for s in store.active_silences(Database(_db_url(config)), utc_now())] == [
+        "alp-bet-arms"
+    ]
+
+
+def test_items_of_an_unknown_feed_is_an_error_and_of_a_known_empty_one_is_not(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "--config", str(config), "poll", "--feed", "basic")
+
+    unknown, out, err = run(capsys, "--config", str(config), "items", "--feed", "basics")
+    empty, out_empty, err_empty = run(capsys, "--config", str(config), "items", "--feed", "atom")
+
+    assert unknown == EXIT_INVALID and out == ""
+    assert err == "error: --feed: no feed named basics (did you mean 'basic'?)\n"
+    assert (empty, out_empty, err_empty) == (EXIT_OK, "", "")
+
+
+def test_matches_of_an_unknown_rule_is_an_error_and_of_a_quiet_one_is_not(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unknown, out, err = run(capsys, "--config", str(config), "matches", "--rule", "alp-bet-army")
+    quiet, out_quiet, _ = run(capsys, "--config", str(config), "matches", "--rule", "alp-bet-arms")
+
+    assert unknown == EXIT_INVALID and out == ""
+    assert err.startswith("error: --rule: no rule 'alp-bet-army'")
+    assert "(did you mean 'alp-bet-arms'?)" in err
+    assert (quiet, out_quiet) == (EXIT_OK, "")
+
+
+def test_a_recursive_alias_in_the_config_is_an_error_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "monitor.yaml"
+    path.write_text(f"{RULES_CONFIG}feeds: &feeds\n  - *feeds\n", encoding="utf-8")
+
+    code, _, err = run(capsys, "--config", str(path), "feeds")
+
+    assert code == EXIT_INVALID
+    assert f"{path}:3:8: error: recursive alias" in err and "Traceback" not in err
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE: what a shell reports for `yes | head`
+
+
+def _monitor(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "monitor", *argv]
+
+
+@pytest.mark.parametrize("command", [["rules", "check"], ["items"], ["feeds", "--json"]])
+def test_a_reader_that_is_gone_ends_the_command_quietly(
+    config: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    run(capsys, "--config", str(config), "poll")
+    argv = _monitor("--config", str(config), *command)
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # like `| head -n 0`: gone before the first line is written
+
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=60)
+
+    assert (code, err) == (SIGPIPE_STATUS, "")
+
+
+def test_piping_a_long_output_to_head_ends_quietly(tmp_path: Path, config: Path) -> None:
+    items = "".join(
+        f"<item><guid>g{i}</guid><title>Alphaland ships artillery to Betania, day {i}</title>"
+        "</item>"
+        for i in range(2000)
+    )
+    feed = tmp_path / "long.xml"
+    feed.write_text(f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>")
+    argv = _monitor("--config", str(config), "rules", "test", str(feed), "--format", "jsonl")
+    with (
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT) as writer,
+        subprocess.Popen(["head", "-n", "1"], stdin=writer.stdout, stdout=subprocess.PIPE) as head,
+    ):
+        assert writer.stdout is not None and writer.stderr is not None
+        writer.stdout.close()  # only head reads it now, as in a shell pipeline
+
+        first, _ = head.communicate(timeout=60)
+        err = writer.stderr.read().decode()
+        code = writer.wait(timeout=60)
+
+    assert json.loads(first)["rule"] == "alp-bet-arms"
+    assert (code, err) == (SIGPIPE_STATUS, "")

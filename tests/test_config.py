@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import Settings, load_settings
+from monitor.config import load_settings
 from monitor.errors import ConfigError
+from monitor.settings import Settings
 
 INVALID = Path(__file__).parent / "data" / "config" / "invalid"
 
@@ -76,7 +77,8 @@ def valid(tmp_path: Path) -> Path:
 def test_valid_file_loads_with_units_converted(valid: Path) -> None:
     settings = load_settings(valid, {})
 
-    assert settings.database_url == "sqlite:///var/lib/monitor/monitor.db"
+    # the file names a path relative to its own folder
+    assert settings.database_url == f"sqlite:///{valid.parent / 'var/lib/monitor/monitor.db'}"
     assert settings.log.level == "warning"
     assert settings.http.connect_timeout == timedelta(seconds=90)
     assert settings.schedule.lease == timedelta(minutes=15)
@@ -118,7 +120,13 @@ def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
 
     settings = load_settings(path, {})
 
-    assert settings.model_dump() == Settings().model_dump()
+    defaults = Settings().model_dump()
+    defaults |= {
+        "rules_dir": tmp_path / "rules",
+        "seeds_dir": tmp_path / "seeds",
+        "database_url": f"sqlite:///{tmp_path / 'data/monitor.db'}",
+    }
+    assert settings.model_dump() == defaults
 
 
 @pytest.mark.parametrize(
@@ -130,7 +138,6 @@ def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
         ("1d", timedelta(days=1)),
         ("1.5h", timedelta(minutes=90)),
         ("1500ms", timedelta(seconds=1.5)),
-        ("45", timedelta(seconds=45)),
         (" 10 m ", timedelta(minutes=10)),
     ],
 )
@@ -492,3 +499,117 @@ def test_unclosed_bracket_error_points_at_the_bracket(monkeypatch: pytest.Monkey
     assert "invalid YAML" in problem.message
     assert problem.pos is not None
     assert problem.pos.line == 4 or "line 4" in problem.message
+
+
+# --- units, paths, schedules and checks --------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["15", "15.5", "'15'"])
+def test_a_duration_without_a_unit_is_refused(tmp_path: Path, written: str) -> None:
+    # Given an interval written as a bare number (it used to mean seconds, silently)
+    path = _write(tmp_path, f"defaults:\n  interval: {written}\n")
+
+    # When it is loaded, then the error says to add a unit, at the value's line
+    [problem] = _problems(path)
+    assert problem.startswith(f"{path}:2:")
+    assert "no unit" in problem and "s or " in problem
+
+
+def test_relative_paths_are_read_from_the_config_files_folder(tmp_path: Path) -> None:
+    # Given a config in its own folder naming its rules, seeds, templates and SQLite file
+    folder = tmp_path / "etc" / "monitor"
+    folder.mkdir(parents=True)
+    path = _write(
+        folder,
+        "database_url: sqlite:///state/monitor.db?timeout=5\n"
+        "rules_dir: my-rules\nseeds_dir: ../seeds\nalerts: {templates_dir: templates}\n",
+    )
+
+    settings = load_settings(path, {})
+
+    assert settings.database_url == f"sqlite:///{folder / 'state/monitor.db'}?timeout=5"
+    assert settings.rules_dir == folder / "my-rules"
+    assert settings.seeds_dir == folder / "../seeds"
+    assert settings.alerts.templates_dir == folder / "templates"
+
+
+def test_relative_paths_from_the_environment_are_read_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    path = _write(folder, "rules_dir: from-file\n")
+
+    settings = load_settings(
+        path, {"MONITOR_RULES_DIR": "from-env", "MONITOR_DATABASE_URL": "sqlite:///db/x.db"}
+    )
+
+    assert settings.rules_dir == tmp_path / "from-env"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'db/x.db'}"
+    assert settings.seeds_dir == folder / "seeds"  # the default, beside the config file
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:////abs/monitor.db", "sqlite:///:memory:", "postgresql://h/db"]
+)
+def test_absolute_and_non_file_urls_are_left_alone(tmp_path: Path, url: str) -> None:
+    path = _write(tmp_path, f"database_url: '{url}'\n")
+
+    assert load_settings(path, {}).database_url == url
+
+
+def test_a_digest_runs_on_a_cron_or_every_so_often(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "targets:\n"
+        "  - {name: a, urls: ['json://localhost'], mode: digest, digest: {every: 1h}}\n"
+        "  - {name: b, urls: ['json://localhost'], mode: digest,\n"
+        "     digest: {cron: '0 8 * * 1-5', timezone: Asia/Seoul}}\n",
+    )
+
+    a, b = load_settings(path, {}).targets
+
+    assert a.digest is not None and a.digest.every == timedelta(hours=1)
+    assert b.digest is not None and b.digest.cron == "0 8 * * 1-5"
+
+
+def test_a_digest_needs_exactly_one_schedule(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "targets:\n  - name: a\n    urls: ['json://localhost']\n    mode: digest\n"
+        "    digest: {cron: '0 8 * * *', every: 1h}\n",
+    )
+
+    [problem] = _problems(path)
+
+    assert problem.startswith(f"{path}:5:") and "either cron" in problem
+
+
+def test_feed_health_alerts_must_go_to_a_configured_target(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "targets:\n  - {name: ops, urls: ['json://localhost']}\n"
+        "feed_health:\n  notify: [ops, opz]\n  after: 12h\n",
+    )
+
+    [problem] = _problems(path)
+
+    assert problem == (
+        f"{path}:4:17: error: feed_health.notify[1]: no target named 'opz' (targets: ops)"
+    )
+
+
+def test_checks_of_other_modules_point_into_the_file(tmp_path: Path) -> None:
+    # Given a check (as the daemon runs on digest crons) that objects to a target's key
+    path = _write(tmp_path, "targets:\n  - name: a\n    urls: ['json://localhost']\n")
+
+    def check(settings: Settings) -> list[tuple[tuple[str | int, ...], str]]:
+        return [(("targets", 0, "name"), f"targets[0].name: '{settings.targets[0].name}' no")]
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, {}, checks=[check])
+
+    assert [str(p) for p in caught.value.problems] == [
+        f"{path}:2:5: error: targets[0].name: 'a' no"
+    ]

@@ -108,6 +108,7 @@ def test_a_restart_neither_repolls_early_nor_forgets(
 
     daemon = start_daemon(config, "--log-format", "json")
     try:
+        wait_for(lambda: bool(store.list_daemons(db)))  # it is running (imports take a while)
         time.sleep(1.5)  # several dispatch ticks
     finally:
         code, _, output = stop(daemon)

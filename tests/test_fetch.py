@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from monitor.config import HttpSettings
 from monitor.errors import (
     BodyTooLarge,
     FeedGone,
@@ -18,6 +17,7 @@ from monitor.errors import (
 )
 from monitor.ingest.fetch import Fetcher, parse_retry_after
 from monitor.model import FetchResult, Validators
+from monitor.settings import HttpSettings
 from tests.feedserver import FeedServer, closed_port
 
 NO_VALIDATORS = Validators()

@@ -299,7 +299,7 @@ _LATIN_OR_CYRILLIC = "abcdefghijklmnopqrstuvwxyzабвгдежзийклмноп
 def test_a_term_glued_to_the_end_of_another_word_is_never_found(prefix: str, term: str) -> None:
     # Given a Latin or Cyrillic word whose tail is a dictionary term
     lexicon = _lexicon(term)
-    text = f"the {prefix.upper()}{term.upper()} said"
+    text = f"« {prefix.upper()}{term.upper()} »"
 
     # When it is scanned
     found = lexicon.scan(text)

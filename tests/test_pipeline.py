@@ -10,10 +10,10 @@ import pytest
 from monitor import store
 from monitor.app import open_app
 from monitor.backoff import backoff
-from monitor.config import FeedConfig, HttpSettings, Settings
 from monitor.engine.rulebook import RuleBook
 from monitor.model import PollReport
 from monitor.pipeline import poll_feed
+from monitor.settings import FeedConfig, HttpSettings, Settings
 from monitor.store import Database
 from tests.conftest import RULES_DIR
 from tests.feedserver import FeedServer

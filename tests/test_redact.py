@@ -81,12 +81,52 @@ def test_urls_without_secrets_are_shown_unchanged(url: str) -> None:
     assert redact_url(url) == expected
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "accessToken",
+        "authToken",
+        "apiToken",
+        "apiKey",
+        "APIKey",
+        "X-AuthToken",
+        "clientSecret",
+        "refreshToken",
+        "accesstoken",
+        "authtoken",
+        "apitoken",
+    ],
+)
+def test_camel_case_and_one_word_secret_names_are_hidden(name: str) -> None:
+    url = f"https://feeds.example.com/rss?page=2&{name}=s3cr3tValue&lang=en"
+
+    assert redact_url(url) == f"https://feeds.example.com/rss?page=2&{name}=***&lang=en"
+
+
+@pytest.mark.parametrize("name", ["pageSize", "itemId", "maxItems", "sortBy", "HTMLFormat"])
+def test_camel_case_names_without_a_secret_word_are_kept(name: str) -> None:
+    url = f"https://feeds.example.com/rss?{name}=10"
+
+    assert redact_url(url) == url
+
+
 def test_secrets_are_hidden_even_in_a_malformed_url() -> None:
     assert redact_url("http://[::1/feed?token=abc") == f"http://[::1/feed?token={HIDDEN}"
 
 
 _SECRET_NAMES = st.sampled_from(
-    ["token", "api_key", "apikey", "secret", "client_secret", "access_token", "Password"]
+    [
+        "token",
+        "api_key",
+        "apikey",
+        "secret",
+        "client_secret",
+        "access_token",
+        "Password",
+        "accessToken",
+        "authToken",
+        "apiToken",
+    ]
 )
 _PLAIN_NAMES = st.sampled_from(["page", "lang", "id", "q", "format", "limit"])
 _WORDS = st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True)

@@ -191,3 +191,50 @@ def test_matches_lists_recorded_matches_with_their_evidence(
     assert code == EXIT_OK
     assert "alp-bet-arms [high" in out and "f: Alphaland ships artillery to Betania" in out
     assert "why: Alphaland (ALP), artillery (WEAPONS), Betania (BET)" in out
+
+
+@pytest.mark.parametrize("where", ["empty", "missing"])
+def test_check_of_an_empty_or_missing_rules_folder_is_an_error(
+    workspace: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    folder = workspace / "elsewhere"
+    if where == "empty":
+        folder.mkdir()
+    config = workspace / "monitor.yaml"
+    config.write_text(config.read_text().replace(str(workspace / "rules") + '"', f'{folder}"', 1))
+
+    by_config, out, err = run(capsys, "--config", str(config), "rules", "check")
+    by_path, out2, err2 = run(capsys, "--config", str(config), "rules", "check", str(folder))
+
+    assert (by_config, by_path) == (EXIT_INVALID, EXIT_INVALID)
+    assert out == out2 == "" and "ok" not in err + err2
+    expected = f"no rule files (*.yaml) in {folder}" if where == "empty" else str(folder)
+    assert expected in err and expected in err2
+
+
+def test_check_of_a_misspelt_folder_does_not_read_its_parent(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)  # holds monitor.yaml, which is no rule
+
+    code, out, err = run(capsys, "--config", "monitor.yaml", "rules", "check", "rulez")
+
+    assert code == EXIT_INVALID and out == ""
+    assert err.splitlines() == ["error: rulez: no such file or folder"]
+
+
+def test_check_still_takes_a_rule_file_for_its_folder(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = workspace / "rules"
+
+    code, out, _ = run(
+        capsys,
+        "--config",
+        str(workspace / "monitor.yaml"),
+        "rules",
+        "check",
+        str(rules / "rules.yaml"),
+    )
+
+    assert code == EXIT_OK and out.startswith(f"{rules}: 2 rules") and out.rstrip().endswith("ok")

@@ -15,8 +15,8 @@ from sqlmodel import SQLModel
 
 from monitor import store
 from monitor.alerts.stories import StoryFiling
-from monitor.config import FeedConfig
 from monitor.model import Item, PollResult, Validators
+from monitor.settings import FeedConfig
 from monitor.store import Database
 from tests.conftest import PG_ADMIN
 

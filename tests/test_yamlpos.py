@@ -148,6 +148,69 @@ def test_merge_keys_are_resolved() -> None:
     assert doc.value["log"] == {"format": "text", "level": "info"}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: &x [*x]\n", "x.yaml:1:4: error: recursive alias: the value at line 1, col 4"),
+        ("a: &x {b: *x}\n", "x.yaml:1:8: error: recursive alias: the value at line 1, col 4"),
+        ("&x [1, [2, *x]]\n", "x.yaml:1:1: error: recursive alias: the value at line 1, col 1"),
+        (
+            "a:\n  b: &x\n    - c: *x\n",
+            "x.yaml:3:7: error: recursive alias: the value at line 2, col 6",
+        ),
+    ],
+)
+def test_a_recursive_alias_is_a_problem_not_a_crash(text: str, expected: str) -> None:
+    with pytest.raises(InvalidFile) as caught:
+        load_text(text, "x.yaml")
+
+    assert str(caught.value).startswith(expected) and "contains itself" in str(caught.value)
+
+
+def test_an_aliased_mapping_that_merges_and_overrides_can_be_used_twice() -> None:
+    text = "base: &b {x: 1, y: 1}\none: &o {<<: *b, x: 2}\ntwo: *o\nthree: *o\n"
+
+    doc = load_text(text, "x.yaml")
+
+    assert doc.value["two"] == doc.value["three"] == {"x": 2, "y": 1}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 150 + "]" * 150,  # parsed, then refused at MAX_DEPTH
+        "[" * 2000 + "]" * 2000,  # deeper than PyYAML's own recursion can compose
+        "a: " + "{b: " * 2000 + "1" + "}" * 2000,
+    ],
+)
+def test_nesting_too_deep_is_a_problem_not_a_crash(text: str) -> None:
+    with pytest.raises(InvalidFile) as caught:
+        load_text(text, "x.yaml")
+
+    assert "nested more than 100 levels deep" in str(caught.value)
+
+
+def test_an_alias_bomb_stops_at_the_value_limit() -> None:
+    # Each level holds ten copies of the one before: 10**9 values once expanded
+    lines = ["l0: &l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+
+    with pytest.raises(InvalidFile) as caught:
+        load_text("\n".join(lines) + "\n", "x.yaml")
+
+    assert str(caught.value) == (
+        "x.yaml:1:1: error: more than 100,000 values once aliases are expanded"
+    )
+
+
+def test_an_alias_used_many_times_within_the_limit_is_fine() -> None:
+    text = "w: &w [a, b, c]\nlists: [" + ", ".join(["*w"] * 1000) + "]\n"
+
+    doc = load_text(text, "x.yaml")
+
+    assert len(doc.value["lists"]) == 1000 and doc.value["lists"][999] == ["a", "b", "c"]
+
+
 def test_non_scalar_keys_are_rejected_where_they_are() -> None:
     text = "ok: 1\n? [a, b]\n: 2\n"
 

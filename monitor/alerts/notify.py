@@ -12,8 +12,8 @@ from typing import Protocol
 import apprise
 
 from monitor.alerts.render import Message
-from monitor.config import TargetConfig
 from monitor.errors import AlertError
+from monitor.settings import TargetConfig
 
 log = logging.getLogger(__name__)
 _FORMATS = {

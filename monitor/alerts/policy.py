@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from monitor.config import QuietHours, TargetConfig
 from monitor.engine.ruleset import Rule
-from monitor.model import Alert
+from monitor.model import Alert, Notice
+from monitor.settings import QuietHours, TargetConfig
 from monitor.store import Silence
 
 
@@ -29,7 +29,7 @@ def realert_since(rule: Rule | None, now: datetime) -> datetime | None:
 
 
 def judge(
-    alert: Alert,
+    message: Alert | Notice,
     rule: Rule | None,
     target: TargetConfig | None,
     silences: Sequence[Silence],
@@ -37,9 +37,12 @@ def judge(
     *,
     sent_recently: bool,
 ) -> Verdict | None:
-    """None when `alert` may go out now. `sent_recently`: its rule alerted this target
-    within the rule's re-alert window (see `realert_since`)."""
-    silence = next((s for s in silences if s.rule in (None, alert.rule)), None)
+    """None when `message` may go out now. `sent_recently`: its rule alerted this target
+    within the rule's re-alert window (see `realert_since`). Silences are about rules, so
+    they never hold a notice; quiet hours hold both."""
+    silence = None
+    if isinstance(message, Alert):
+        silence = next((s for s in silences if s.rule in (None, message.rule)), None)
     if silence is not None:
         return Verdict(
             "silenced", f"silenced until {silence.until:%Y-%m-%d %H:%M}Z: {silence.reason}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
-from monitor.model import LEVELS, Alert
+from monitor.model import LEVELS, Alert, Notice
 
 KINDS = ("slack", "email", "text")
 
@@ -65,6 +65,16 @@ class Renderer:
             return Message(title, body, "html")
         body = self._env.get_template("digest.j2").render(groups=ordered).strip()
         return Message(title, body, "markdown")
+
+    def render_notice(self, notice: Notice, kind: str) -> Message:
+        """The message for a notice about monitor itself (a feed down or back)."""
+        title = f"[{notice.level.upper()}] monitor: {notice.title}"
+        if kind == "email":
+            body = self._env.get_template("notice.html.j2").render(notice=notice)
+            return Message(title, body, "html")
+        template = self._env.get_template("notice.j2")
+        body = template.render(notice=notice, markdown=kind == "slack").strip()
+        return Message(title, body, "markdown" if kind == "slack" else "text")
 
 
 def marked_segments(alert: Alert) -> list[tuple[str, bool]]:

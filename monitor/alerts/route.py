@@ -2,10 +2,11 @@
 
 from collections.abc import Sequence
 
-from monitor.config import TargetConfig
+from monitor.engine.condition import close_match
 from monitor.engine.ruleset import Rule, RuleSet
 from monitor.errors import Problem
 from monitor.model import LEVELS
+from monitor.settings import TargetConfig
 
 LOG_TARGET = "log"  # used when no target is configured, so a first run shows its alerts
 
@@ -30,7 +31,11 @@ def unknown_targets(ruleset: RuleSet, targets: Sequence[TargetConfig]) -> list[P
     """A problem for every `notify:` name that is not a configured target."""
     names = {t.name for t in targets} | {LOG_TARGET}
     return [
-        Problem(rule.pos, f"notify: unknown target '{name}' (targets: {', '.join(sorted(names))})")
+        Problem(
+            rule.notify_pos or rule.pos,
+            f"notify: rule '{rule.id}' names unknown target '{name}'"
+            f"{close_match(name, names)} (targets: {', '.join(sorted(names))})",
+        )
         for rule in ruleset.rules
         for name in rule.notify
         if name not in names

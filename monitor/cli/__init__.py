@@ -3,6 +3,7 @@ codes. The only package that prints. Must hold no logic of its own beyond presen
 calls the stages and the composition root like any other caller."""
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,9 @@ from monitor.cli.context import (
 )
 from monitor.cli.feeds import add_commands as add_feed_commands
 from monitor.cli.rules import add_commands as add_rule_commands
+from monitor.cli.web import add_commands as add_web_commands
 from monitor.config import load_settings
+from monitor.daemon import check_digests
 from monitor.errors import AlertError, ConfigError, StoreError
 from monitor.logs import configure_logging
 
@@ -29,7 +32,9 @@ __all__ = ["EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "EXIT_UNAVAILABLE", "main"
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config, optional=args.command == "rules")
+        settings = load_settings(
+            args.config, optional=args.command == "rules", checks=[check_digests]
+        )
     except ConfigError as exc:
         print_problems(exc.problems, what="in the configuration")
         return EXIT_INVALID
@@ -39,7 +44,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = "warning"
     configure_logging(args.log_format or settings.log.format, level)
     try:
-        return int(args.handler(settings, args))
+        code = int(args.handler(settings, args))
+        sys.stdout.flush()  # a reader that went away shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        # `monitor items | head`: the reader has what it wanted. Stop quietly with the status
+        # of a tool that SIGPIPE ended (128 + 13, what `set -o pipefail` sees for `yes | head`),
+        # after the handler's own cleanup ran (transactions, leases), and point stdout at
+        # /dev/null so the interpreter's final flush of what is still buffered is silent too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except CommandError as exc:
         return exc.code
     except StoreError as exc:
@@ -75,5 +89,6 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_feed_commands(commands)
     add_rule_commands(commands)
+    add_web_commands(commands)  # after rules: it adds `rules stats`
     add_alert_commands(commands)
     return parser

@@ -1,6 +1,7 @@
 """Commands about alerts: `alerts` (history), `alerts test`, `alerts retry`, `silence`."""
 
 import argparse
+import difflib
 import json
 import sys
 from dataclasses import asdict
@@ -11,10 +12,11 @@ from monitor import store
 from monitor.alerts.notify import build_notifiers
 from monitor.alerts.render import Renderer
 from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db
-from monitor.config import Settings
 from monitor.durations import parse_duration
-from monitor.errors import AlertError
+from monitor.engine.loader import load_ruleset
+from monitor.errors import AlertError, RuleError
 from monitor.model import Alert
+from monitor.settings import Settings
 
 
 def add_commands(commands: Any) -> None:
@@ -117,6 +119,25 @@ def _silence_add(settings: Settings, args: argparse.Namespace) -> int:
     if span <= timedelta(0):
         print(f"error: --for {args.span}: a silence must last a while", file=sys.stderr)
         return EXIT_INVALID
+    if args.rule is not None:
+        known: list[str] | None
+        try:
+            known = [r.id for r in load_ruleset(settings.rules_dir, settings.seeds_dir).rules]
+        except RuleError:  # the daemon keeps its last good rules live: cannot tell, so allow
+            known = None
+            print(
+                f"warning: the rules in {settings.rules_dir} do not load (see `monitor rules "
+                f"check`); rule '{args.rule}' is not checked",
+                file=sys.stderr,
+            )
+        if known is not None and args.rule not in known:
+            close = difflib.get_close_matches(args.rule, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            print(
+                f"error: --rule: no rule '{args.rule}' in {settings.rules_dir}{hint}",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
     now = datetime.now(UTC)
     until = now + span
     silence_id = store.add_silence(open_db(settings), args.rule, until, args.reason, now)

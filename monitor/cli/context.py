@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from monitor import store
 from monitor.alerts.route import unknown_targets
-from monitor.config import Settings
 from monitor.engine.rulebook import RuleBook
 from monitor.errors import Problem, RuleError
+from monitor.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # something ran and failed (a feed, health, a rule example)
@@ -43,15 +43,15 @@ def open_rules(settings: Settings) -> RuleBook | None:
         )
         return None
     try:
-        book = RuleBook(settings.rules_dir, settings.seeds_dir, lambda: datetime.now(UTC).date())
+        return RuleBook(
+            settings.rules_dir,
+            settings.seeds_dir,
+            lambda: datetime.now(UTC).date(),
+            check=lambda ruleset: unknown_targets(ruleset, settings.targets),
+        )
     except RuleError as exc:
         print_problems(exc.problems)
         raise CommandError(EXIT_INVALID) from exc
-    unknown = unknown_targets(book.current, settings.targets)
-    if unknown:
-        print_problems(unknown)
-        raise CommandError(EXIT_INVALID)
-    return book
 
 
 def print_problems(problems: Sequence[Problem], what: str = "in the rules") -> None:

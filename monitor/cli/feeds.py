@@ -2,7 +2,9 @@
 
 import argparse
 import asyncio
+import difflib
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -12,12 +14,14 @@ from typing import Any
 from monitor import store
 from monitor.app import open_app, utc_now
 from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db, open_rules
-from monitor.config import Settings
 from monitor.daemon import run_until_signalled
+from monitor.dispatch import Dispatcher
+from monitor.engine.loader import load_ruleset
 from monitor.engine.rulebook import RuleBook
+from monitor.errors import RuleError
 from monitor.model import PollReport
-from monitor.pipeline import poll_feed
 from monitor.redact import redact_url
+from monitor.settings import FeedConfig, Settings
 
 
 def add_commands(commands: Any) -> None:
@@ -52,21 +56,38 @@ def add_commands(commands: Any) -> None:
     db_commands.add_parser("upgrade", help="apply pending schema migrations").set_defaults(
         handler=_db_upgrade
     )
+    db_commands.add_parser(
+        "sync-feeds", help="make the feed table match this config (the daemon does at start)"
+    ).set_defaults(handler=_sync)
 
     health = commands.add_parser("health", help="exit 0 when polling is healthy, 1 otherwise")
     health.add_argument("--json", action="store_true", help="print JSON")
     health.set_defaults(handler=_health)
 
 
+class _StoppedEarly(Exception):
+    """SIGTERM came while the daemon was still starting (loading rules, migrating)."""
+
+
+def _stop_early(_signum: int, _frame: object) -> None:
+    raise _StoppedEarly
+
+
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
-    rules = open_rules(settings)
-    db = open_db(settings)
+    # Until the daemon's own handler takes over, SIGTERM must still mean "stop cleanly": a
+    # service manager may stop a daemon that is loading its rules.
+    signal.signal(signal.SIGTERM, _stop_early)
+    try:
+        rules = open_rules(settings)
+        db = open_db(settings)
 
-    async def daemon() -> None:
-        async with open_app(settings, db=db, rules=rules) as app:
-            await run_until_signalled(app)
+        async def daemon() -> None:
+            async with open_app(settings, db=db, rules=rules) as app:
+                await run_until_signalled(app)
 
-    asyncio.run(daemon())
+        asyncio.run(daemon())
+    except _StoppedEarly:
+        print("stopped while starting", file=sys.stderr)
     return EXIT_OK
 
 
@@ -94,27 +115,24 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
 async def _poll_once(
     settings: Settings, db: store.Database, names: list[str], rules: RuleBook | None
 ) -> list[PollReport]:
+    """Poll `names` once through the daemon's dispatcher (same worker and per-host limits).
+    Only these feeds are added to the feed table; the others stay as the daemon left them."""
     async with open_app(settings, db=db, rules=rules) as app:
-        await asyncio.to_thread(store.sync_feeds, db, settings.feeds, app.clock())
-        states = await asyncio.to_thread(
-            store.claim_due_feeds,
-            db,
-            app.owner,
-            app.clock(),
-            settings.schedule.lease,
-            len(names),
-            names,
-        )
-        gate = asyncio.Semaphore(settings.http.workers)
-
-        async def one(state: Any) -> PollReport:
-            async with gate:
-                return await poll_feed(app, settings.feed(state.name), state)
-
+        wanted = [settings.feed(name) for name in names]
+        await asyncio.to_thread(store.add_feeds, db, wanted, app.clock())
+        dispatcher = Dispatcher(app, {feed.name: feed for feed in wanted})
+        polls: dict[str, asyncio.Task[PollReport | None]] = {}
         try:
-            return list(await asyncio.gather(*(one(s) for s in states)))
+            while True:
+                remaining = [name for name in names if name not in polls]
+                started = await dispatcher.fill(remaining) if remaining else {}
+                polls |= started
+                if not dispatcher.busy:
+                    break  # what remains is being polled by another process
+                await dispatcher.wait_any()
         finally:
             await asyncio.to_thread(store.release_leases, db, app.owner)
+        return [r for task in polls.values() if (r := task.result()) is not None]
 
 
 def _report_line(report: PollReport) -> str:
@@ -134,8 +152,9 @@ def _report_json(report: PollReport) -> dict[str, Any]:
 
 def _feeds(settings: Settings, args: argparse.Namespace) -> int:
     db = open_db(settings)
-    store.sync_feeds(db, settings.feeds, utc_now())
     views = store.list_feeds(db, include_inactive=args.all)
+    stored = {v.name for v in store.list_feeds(db, include_inactive=True)}
+    views += [_unpolled(feed) for feed in settings.feeds if feed.name not in stored]
     if args.json:
         for view in views:
             data = asdict(view) | {"url": redact_url(view.url)}
@@ -162,9 +181,45 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _unpolled(feed: FeedConfig) -> store.FeedView:
+    """A configured feed the daemon has not taken up yet (it syncs feeds when it starts)."""
+    return store.FeedView(
+        name=feed.name,
+        url=feed.url,
+        title=None,
+        active=True,
+        status="new",
+        interval=feed.every,
+        last_polled_at=None,
+        last_success_at=None,
+        last_error_kind=None,
+        last_error=None,
+        last_error_at=None,
+        consecutive_failures=0,
+        next_poll_at=utc_now(),
+        items=0,
+        leased_by=None,
+    )
+
+
+def _sync(settings: Settings, _args: argparse.Namespace) -> int:
+    db = open_db(settings)
+    store.sync_feeds(db, settings.feeds, utc_now())
+    print(f"{len(settings.feeds)} feeds in {settings.source}; others marked inactive")
+    return EXIT_OK
+
+
 def _items(settings: Settings, args: argparse.Namespace) -> int:
     db = open_db(settings)
     found = store.recent_items(db, args.limit, args.feed)
+    if args.feed and not found:  # a feed no longer configured still has its stored items
+        known = {f.name for f in settings.feeds}
+        known |= {f.name for f in store.list_feeds(db, include_inactive=True)}
+        if args.feed not in known:
+            close = difflib.get_close_matches(args.feed, sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            print(f"error: --feed: no feed named {args.feed}{hint}", file=sys.stderr)
+            return EXIT_INVALID
     if args.json:
         for item in found:
             print(json.dumps(asdict(item), default=_json_default, ensure_ascii=False))
@@ -179,6 +234,20 @@ def _items(settings: Settings, args: argparse.Namespace) -> int:
 
 def _matches(settings: Settings, args: argparse.Namespace) -> int:
     found = store.recent_matches(open_db(settings), args.limit, args.rule)
+    if args.rule and not found:  # a rule with stored matches is known even if since removed
+        try:
+            known = [r.id for r in load_ruleset(settings.rules_dir, settings.seeds_dir).rules]
+        except RuleError:
+            known = [args.rule]  # cannot tell: the rules do not load (`monitor rules check`)
+        if args.rule not in known:
+            close = difflib.get_close_matches(args.rule, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            print(
+                f"error: --rule: no rule '{args.rule}' in {settings.rules_dir} and no "
+                f"stored matches of it{hint}",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
     if args.json:
         for m in found:
             print(json.dumps(asdict(m), default=_json_default, ensure_ascii=False))

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
 from dataclasses import asdict
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor import store
+from monitor.alerts.route import unknown_targets
+from monitor.cli.backtest import report_marks
 from monitor.cli.context import (
     EXIT_FAILURE,
     EXIT_INVALID,
@@ -18,13 +21,13 @@ from monitor.cli.context import (
     open_db,
     print_problems,
 )
-from monitor.config import Settings
 from monitor.engine.loader import load_ruleset
 from monitor.engine.match import NearMiss, match_item, verify_examples
 from monitor.engine.ruleset import RuleSet
 from monitor.errors import ParseError, RuleError
 from monitor.ingest.document import read_document
 from monitor.model import Item, Match
+from monitor.settings import Settings
 
 
 def add_commands(commands: Any) -> None:
@@ -56,6 +59,12 @@ def add_commands(commands: Any) -> None:
     backtest.add_argument(
         "--examples", type=int, default=3, metavar="N", help="example titles per change (default 3)"
     )
+    backtest.add_argument(
+        "--rules",
+        type=Path,
+        metavar="PATH",
+        help="a changed rules folder to try instead of rules_dir (e.g. a copy being edited)",
+    )
     backtest.set_defaults(handler=_backtest)
 
 
@@ -63,6 +72,9 @@ def _load(settings: Settings, rules_dir: Path | None = None) -> RuleSet:
     folder = rules_dir or settings.rules_dir
     if not folder.is_dir():
         print(f"error: no rules folder at {folder}", file=sys.stderr)
+        raise CommandError(EXIT_INVALID)
+    if not any(folder.glob("*.yaml")):
+        print(f"error: no rule files (*.yaml) in {folder}", file=sys.stderr)
         raise CommandError(EXIT_INVALID)
     try:
         return load_ruleset(folder, settings.seeds_dir)
@@ -72,8 +84,13 @@ def _load(settings: Settings, rules_dir: Path | None = None) -> RuleSet:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
-    folders = [p if p.is_dir() else p.parent for p in args.paths] or [settings.rules_dir]
-    worst = EXIT_OK
+    missing = [p for p in args.paths if not p.exists()]
+    for path in missing:  # never its parent folder instead: that may hold monitor.yaml
+        print(f"error: {path}: no such file or folder", file=sys.stderr)
+    folders = [p if p.is_dir() else p.parent for p in args.paths if p.exists()]
+    if not args.paths:
+        folders = [settings.rules_dir]
+    worst = EXIT_INVALID if missing else EXIT_OK
     for folder in dict.fromkeys(folders):
         try:
             ruleset = _load(settings, folder)
@@ -81,6 +98,9 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
             worst = max(worst, exc.code)
             continue
         problems = [*verify_examples(ruleset, datetime.now(UTC).date()), *ruleset.warnings]
+        if settings.source != os.devnull:  # targets are known only from a config file
+            problems += unknown_targets(ruleset, settings.targets)
+        problems.sort(key=lambda p: (p.pos.path, p.pos.line, p.pos.col) if p.pos else ("", 0, 0))
         if problems:
             print_problems(problems)
         examples = sum(len(r.examples) for r in ruleset.rules)
@@ -171,13 +191,14 @@ def _report(path: Path, item: Item, matches: list[Match], misses: list[NearMiss]
 
 
 def _backtest(settings: Settings, args: argparse.Namespace) -> int:
-    ruleset = _load(settings)
+    ruleset = _load(settings, args.rules)
     since = (
         datetime(args.since.year, args.since.month, args.since.day, tzinfo=UTC)
         if args.since
         else None
     )
-    recorded = store.recorded_items(open_db(settings), since)
+    db = open_db(settings)
+    recorded = store.recorded_items(db, since)
     now: dict[str, list[str]] = defaultdict(list)
     before: dict[str, list[str]] = defaultdict(list)
     gained: dict[str, list[str]] = defaultdict(list)
@@ -205,4 +226,5 @@ def _backtest(settings: Settings, args: argparse.Namespace) -> int:
         for sign, labels in (("+", gained[rule_id]), ("-", lost[rule_id])):
             for label in labels[: args.examples]:
                 print(f"    {sign} {label}")
-    return EXIT_OK
+    # the analysts' marks are the regression set: losing a confirmed match fails
+    return report_marks(ruleset, store.marked_items(db, since), args.examples)

@@ -1,8 +1,11 @@
-"""Rule conditions (`evidence`, `exclude`): their parsed form and the parser that builds it.
+"""Rule conditions (`evidence`, `exclude`, `implies[].when`): their parsed form and the parser
+that builds it.
 
 A condition is a vocabulary set id, or one of {any|all|none: [...]}, {vocab: ID},
-{actor: ID}, {regex: PATTERN}. Regexes are compiled with RE2, a linear-time engine, so no
-rule can make matching hang.
+{actor: ID}, {regex: PATTERN}, {near: [A, B], words: N} (A and B hold at most N words
+apart: "North Korean-made missiles", "missiles nord-coréens") and {item: C} (C holds
+anywhere in the item, not only where the rule looks). Regexes are compiled with RE2, a
+linear-time engine, so no rule can make matching hang.
 """
 
 import difflib
@@ -50,7 +53,23 @@ class NoneCond:
     parts: tuple["Condition", ...]
 
 
-Condition = VocabCond | RegexCond | ActorCond | AnyCond | AllCond | NoneCond
+@dataclass(frozen=True, slots=True)
+class NearCond:
+    """Both parts hold, with at most `words` words between a hit of one and a hit of the other."""
+
+    parts: tuple["Condition", "Condition"]
+    words: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCond:
+    """The part holds anywhere in the item."""
+
+    part: "Condition"
+
+
+Condition = VocabCond | RegexCond | ActorCond | AnyCond | AllCond | NoneCond | NearCond | ItemCond
+KEYS = ("any", "all", "none", "vocab", "actor", "regex", "near", "item")
 
 
 class ConditionParser:
@@ -73,36 +92,61 @@ class ConditionParser:
             return self._vocab(raw, loc)
         if isinstance(raw, list):
             return self._group(AnyCond, raw, loc)
+        if isinstance(raw, dict) and "near" in raw:
+            return self._near(raw, loc)
         if not isinstance(raw, dict) or len(raw) != 1:
-            self._error(
-                loc, "a condition is a vocabulary id or one of any, all, none, vocab, actor, regex"
-            )
+            self._error(loc, f"a condition is a vocabulary id or one of {', '.join(KEYS)}")
             return None
         ((key, value),) = raw.items()
-        here = (*loc, key)
+        return self._keyed(key, value, (*loc, key))
+
+    def _keyed(self, key: str, value: Any, here: yamlpos.Loc) -> Condition | None:
         if key in ("any", "all", "none"):
             kind = {"any": AnyCond, "all": AllCond, "none": NoneCond}[key]
             return self._group(kind, value, here)
-        if key == "vocab" and isinstance(value, str):
-            return self._vocab(value, here)
-        if key == "actor" and isinstance(value, str):
-            if value not in self.actors:
-                self._error(here, f"unknown actor '{value}'{close_match(value, self.actors)}")
-            return ActorCond(value)
-        if key == "regex" and isinstance(value, str):
-            try:
-                return RegexCond(value, re2.compile(value, options=_RE2_OPTIONS))
-            except re2.error as exc:
-                detail = exc.args[0] if exc.args else exc
-                text = detail.decode() if isinstance(detail, bytes) else str(detail)
-                self._error(here, f"invalid regex: {text}")
-                return None
-        known = ("any", "all", "none", "vocab", "actor", "regex")
-        if key not in known:
-            self._error(here, f"unknown condition '{key}'{close_match(key, set(known))}")
+        if key == "item":
+            part = self.parse(value, here)
+            return ItemCond(part) if part is not None else None
+        if key in ("vocab", "actor", "regex") and isinstance(value, str):
+            return self._leaf(key, value, here)
+        if key not in KEYS:
+            self._error(here, f"unknown condition '{key}'{close_match(key, set(KEYS))}")
         else:
             self._error(here, f"'{key}' takes a text value")
         return None
+
+    def _leaf(self, key: str, value: str, here: yamlpos.Loc) -> Condition | None:
+        if key == "vocab":
+            return self._vocab(value, here)
+        if key == "actor":
+            if value not in self.actors:
+                self._error(here, f"unknown actor '{value}'{close_match(value, self.actors)}")
+            return ActorCond(value)
+        try:
+            return RegexCond(value, re2.compile(value, options=_RE2_OPTIONS))
+        except re2.error as exc:
+            detail = exc.args[0] if exc.args else exc
+            text = detail.decode() if isinstance(detail, bytes) else str(detail)
+            self._error(here, f"invalid regex: {text}")
+            return None
+
+    def _near(self, raw: dict[str, Any], loc: yamlpos.Loc) -> Condition | None:
+        extra = sorted(set(raw) - {"near", "words"})
+        if extra:
+            self._error((*loc, extra[0]), "near takes only `words` beside it")
+            return None
+        parts, words = raw["near"], raw.get("words", 3)
+        if not isinstance(parts, list) or len(parts) != 2:
+            self._error((*loc, "near"), "near takes a list of two conditions")
+            return None
+        if not isinstance(words, int) or isinstance(words, bool) or not 0 <= words <= 30:
+            self._error((*loc, "words"), "words: a whole number from 0 to 30")
+            return None
+        first = self.parse(parts[0], (*loc, "near", 0))
+        second = self.parse(parts[1], (*loc, "near", 1))
+        if first is None or second is None:
+            return None
+        return NearCond((first, second), words)
 
     def _vocab(self, name: str, loc: yamlpos.Loc) -> VocabCond:
         if name not in self.vocab:
@@ -120,19 +164,27 @@ class ConditionParser:
         self.report(self.doc.pos_of(loc), f"{validation.dotted(loc)}: {message}")
 
 
+def _parts(cond: Condition) -> tuple[Condition, ...]:
+    if isinstance(cond, AnyCond | AllCond | NoneCond | NearCond):
+        return tuple(cond.parts)
+    if isinstance(cond, ItemCond):
+        return (cond.part,)
+    return ()
+
+
 def vocab_refs(cond: Condition | None) -> Iterator[VocabCond]:
     if isinstance(cond, VocabCond):
         yield cond
-    elif isinstance(cond, AnyCond | AllCond | NoneCond):
-        for part in cond.parts:
+    elif cond is not None:
+        for part in _parts(cond):
             yield from vocab_refs(part)
 
 
 def actor_refs(cond: Condition | None) -> Iterator[ActorCond]:
     if isinstance(cond, ActorCond):
         yield cond
-    elif isinstance(cond, AnyCond | AllCond | NoneCond):
-        for part in cond.parts:
+    elif cond is not None:
+        for part in _parts(cond):
             yield from actor_refs(part)
 
 

@@ -1,7 +1,11 @@
 """Find every dictionary term (actor aliases, guards, vocabulary) in a text in one pass.
 
 The only user of pyahocorasick. Terms are NFKC + case-folded; a trailing `*` on the last word
-means "this stem and any letters after it". Boundaries depend on the script:
+means "this stem and any letters after it". Each term belongs to one language and is looked
+for only in text of that language. In a language with lemmas, a term also matches any text
+whose words have the same lemmas as its words ("Korei Północnej" for "Korea Północna"), with
+a second automaton over the text's lemma stream, built the first time the language is seen.
+Boundaries depend on the script:
 
 - Latin, Cyrillic and other spaced scripts: whole words; an apostrophe suffix is allowed
   after any term ("Russia's", "Rusya'nın").
@@ -12,12 +16,17 @@ A term written with a leading `=` matches only with exactly that case ("=US" is 
 never the pronoun "us").
 """
 
+import re
+import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import ahocorasick
+
+from monitor.engine.lemma import Lemmas, LemmaText
 
 APOSTROPHES = "'\u2019\u02bc"
 
@@ -32,6 +41,7 @@ class Term:
     via: str = ""  # for aliases: name | place | media | official
     valid_from: date | None = None  # an official's term of office, both days included
     valid_to: date | None = None
+    language: str | None = None  # None: any language (tests, generated rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +83,17 @@ def _is_unspaced(ch: str) -> bool:
 
 
 class Lexicon:
-    """An Aho–Corasick automaton over every term; build once per rule set."""
+    """An Aho–Corasick automaton over every term's written form (built once per rule set),
+    and one over the lemmas of each lemmatised language's terms (built when first needed)."""
 
-    def __init__(self, terms: Iterable[Term]) -> None:
-        self._automaton = ahocorasick.Automaton()
-        grouped: dict[str, list[tuple[Term, bool, str | None]]] = {}
+    def __init__(self, terms: Iterable[Term], lemmas: Mapping[str, Lemmas] | None = None) -> None:
+        self._lemmas = dict(lemmas or {})
+        self._by_language: dict[str, list[Term]] = {}
+        self._lemma_automata: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        # one automaton per language (None: terms of every language), so an item's scan only
+        # meets the terms of its own languages
+        grouped: dict[str | None, dict[str, list[tuple[Term, bool, str | None]]]] = {}
         for term in terms:
             written = unicodedata.normalize("NFKC", term.text.strip())
             exact = written[1:].rstrip("*") if written.startswith("=") else None
@@ -85,44 +101,131 @@ class Lexicon:
             wildcard = stem.endswith("*")
             stem = " ".join(stem.rstrip("*").split())
             if stem:
-                grouped.setdefault(stem, []).append((term, wildcard, exact))
-        for stem, entries in grouped.items():
-            self._automaton.add_word(stem, (stem, tuple(entries)))
-        self.size = len(grouped)
-        if grouped:
-            self._automaton.make_automaton()
+                by_stem = grouped.setdefault(term.language, {})
+                by_stem.setdefault(stem, []).append((term, wildcard, exact))
+            if term.language in self._lemmas and _by_lemma(stem, wildcard, exact):
+                self._by_language.setdefault(term.language, []).append(term)
+        self._automata: dict[str | None, Any] = {}
+        for language, by_stem in grouped.items():
+            automaton = ahocorasick.Automaton()
+            for stem, entries in by_stem.items():
+                automaton.add_word(stem, (stem, tuple(entries)))
+            automaton.make_automaton()
+            self._automata[language] = automaton
+        self.size = sum(len(by_stem) for by_stem in grouped.values())
 
-    def scan(self, text: str) -> list[Found]:
-        """Every term occurrence in `text` that respects its script's word boundaries."""
-        if not self.size:
-            return []
+    @property
+    def lemma_languages(self) -> frozenset[str]:
+        """Languages whose terms also match by lemma."""
+        return frozenset(self._lemmas)
+
+    def scan(self, text: str, languages: Collection[str] | None = None) -> list[Found]:
+        """Every term occurrence in `text` that respects its script's word boundaries.
+
+        Only terms of `languages` (and terms of no language) count; None: every term.
+        """
+        found: list[Found] = []
+        if self.size:
+            found = self._scan_surface(text, languages)
+        for language in languages or ():
+            if language in self._by_language:
+                found += self._scan_lemmas(text, language)
+        if len(found) < 2:
+            return found
+        return list({(f.term, f.start, f.end): f for f in found}.values())
+
+    def _scan_surface(self, text: str, languages: Collection[str] | None) -> list[Found]:
         folded, origin = _fold_with_offsets(text)
         found: list[Found] = []
-        for last, (stem, entries) in self._automaton.iter(folded):
-            start = last - len(stem) + 1
-            if not _starts_word(folded, start):
-                continue
-            for term, wildcard, exact in entries:
-                end = _word_end(folded, last + 1, wildcard)
-                if end is None:
-                    continue
-                begin = origin[start]
-                if exact is not None and not text.startswith(exact, begin):
-                    continue
-                found.append(Found(term, begin, origin[end - 1] + 1))
+        wanted = [
+            automaton
+            for language, automaton in self._automata.items()
+            if languages is None or language is None or language in languages
+        ]
+        for automaton in wanted:
+            found += _surface_hits(automaton, text, folded, origin)
         return found
+
+    def _scan_lemmas(self, text: str, language: str) -> list[Found]:
+        automaton = self._lemma_automaton(language)
+        if automaton is None:
+            return []
+        lemmas = LemmaText.of(text, self._lemmas[language])
+        found = []
+        for last, (length, last_word, terms) in automaton.iter(lemmas.stream):
+            first = last - length + 2  # the key is ' lemma … lemma '
+            start, end = lemmas.span(first, last - last_word)
+            found += [Found(term, start, end) for term in terms]
+        return found
+
+    def _lemma_automaton(self, language: str) -> Any:
+        with self._lock:
+            if language not in self._lemma_automata:
+                lemmas = self._lemmas[language]
+                keyed: dict[str, list[Term]] = {}
+                for term in self._by_language[language]:
+                    phrase = lemmas.phrase(term.text.strip())
+                    if phrase:
+                        keyed.setdefault(f" {phrase} ", []).append(term)
+                automaton = ahocorasick.Automaton()
+                for key, terms in keyed.items():
+                    last_word = len(key.rstrip().rsplit(" ", 1)[-1])
+                    automaton.add_word(key, (len(key), last_word, tuple(terms)))
+                if keyed:
+                    automaton.make_automaton()
+                self._lemma_automata[language] = automaton if keyed else None
+            return self._lemma_automata[language]
+
+
+def _surface_hits(automaton: Any, text: str, folded: str, origin: Sequence[int]) -> list[Found]:
+    found: list[Found] = []
+    for last, (stem, entries) in automaton.iter(folded):
+        start = last - len(stem) + 1
+        if not _starts_word(folded, start):
+            continue
+        for term, wildcard, exact in entries:
+            end = _word_end(folded, last + 1, wildcard)
+            if end is None:
+                continue
+            begin = origin[start]
+            if exact is not None and not text.startswith(exact, begin):
+                continue
+            found.append(Found(term, begin, origin[end - 1] + 1))
+    return found
+
+
+def _by_lemma(stem: str, wildcard: bool, exact: str | None) -> bool:
+    """Whether a term also matches by lemma: not a stem, not case-exact, in a spaced script."""
+    return (
+        not wildcard and exact is None and not any(_is_unspaced(c) or _is_hangul(c) for c in stem)
+    )
 
 
 def _fold_with_offsets(text: str) -> tuple[str, Sequence[int]]:
     """Fold `text` and map every folded index back to its index in `text`."""
     if text.isascii():
         return text.lower(), range(len(text))
+    # only characters whose folded form is not one character (ß → ss, İ → i) move offsets
+    special = {
+        ch: _fold_char(ch)
+        for ch in set(text)
+        if len(ch.casefold()) != 1 or len(_fold_char(ch)) != 1
+    }
+    if not special:
+        return text.casefold().replace("ı", "i"), range(len(text))
     pieces: list[str] = []
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        low = _fold_char(ch)
+    at = 0
+    for found in re.finditer("|".join(map(re.escape, special)), text):
+        plain = text[at : found.start()]
+        pieces.append(plain.casefold().replace("ı", "i"))
+        origin.extend(range(at, found.start()))
+        low = special[found.group()]
         pieces.append(low)
-        origin.extend([i] * len(low))
+        origin.extend([found.start()] * len(low))
+        at = found.end()
+    pieces.append(text[at:].casefold().replace("ı", "i"))
+    origin.extend(range(at, len(text)))
     return "".join(pieces), origin
 
 

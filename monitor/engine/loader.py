@@ -13,9 +13,10 @@ from typing import Any
 
 from monitor import validation, yamlpos
 from monitor.engine.condition import ConditionParser, actor_refs, close_match, vocab_refs
-from monitor.engine.lexicon import Lexicon
-from monitor.engine.ruleset import Actor, Example, Rule, RuleSet
-from monitor.engine.schema import ActorSpec, RuleSpec, SeedSpec, VocabSpec
+from monitor.engine.languages import Languages, check_languages, lemma_tables
+from monitor.engine.lexicon import Lexicon, fold
+from monitor.engine.ruleset import Actor, Example, Implied, Rule, RuleSet
+from monitor.engine.schema import ActorSpec, LanguageSpec, RuleSpec, SeedSpec, VocabSpec
 from monitor.engine.terms import actor_terms, vocab_terms
 from monitor.errors import InvalidFile, Pos, Problem, RuleError
 from monitor.validation import Spec
@@ -28,13 +29,23 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
         RuleError: every problem found in every file.
     """
     loader = _Loader()
-    actors = loader.load_all(sorted((rules_dir / "actors").glob("*.yaml")), ActorSpec, "actor")
-    vocab = loader.load_all(sorted((rules_dir / "vocab").glob("*.yaml")), VocabSpec, "vocab")
-    seeds = loader.load_all(sorted(seeds_dir.glob("*.yaml")), SeedSpec, "seed")
-    rules = loader.load_rules(sorted(rules_dir.glob("*.yaml")))
-    for kind, specs in (("actor", actors), ("vocabulary set", vocab), ("rule", rules)):
+    language_dir = rules_dir / "languages"
+    langs = loader.load_all(_yaml_files(language_dir), LanguageSpec, "language")
+    actors = loader.load_all(_yaml_files(rules_dir / "actors"), ActorSpec, "actor")
+    vocab = loader.load_all(_yaml_files(rules_dir / "vocab"), VocabSpec, "vocab")
+    seeds = loader.load_all(_yaml_files(seeds_dir), SeedSpec, "seed")
+    rules = loader.load_rules(_yaml_files(rules_dir))
+    for kind, specs in (
+        ("language", langs),
+        ("actor", actors),
+        ("vocabulary set", vocab),
+        ("rule", rules),
+    ):
         loader.check_unique(kind, specs)
     loader.check_actors(actors)
+    languages = {lang.spec.id: lang.spec for lang in langs}
+    if language_dir.is_dir():
+        check_languages(loader.error, langs, [*actors, *vocab], loader.partial_ids["language"])
     context = _Context(
         actors={a.spec.id: a.spec for a in actors},
         vocab={v.spec.id: v.spec for v in vocab},
@@ -48,8 +59,8 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
     loader.warn_unused(vocab, compiled, rules)
     if loader.problems:
         raise RuleError(sorted(loader.problems, key=_order))
-    terms = list(actor_terms(a.spec for a in actors)) + list(vocab_terms(v.spec for v in vocab))
-    lexicon = Lexicon(terms)
+    terms = [*actor_terms((a.spec for a in actors), languages), *vocab_terms(v.spec for v in vocab)]
+    lexicon = Lexicon(terms, lemma_tables(languages.values(), fold))
     live = [r for r, loaded in zip(compiled, rules, strict=True) if r and loaded.spec.enabled]
     rule_tuple = tuple(replace(r, order=i) for i, r in enumerate(live))
     everything = "".join(sorted(r.version for r in rule_tuple))
@@ -60,6 +71,7 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
         by_actor=_index(rule_tuple, actor_map),
         by_id={r.id: r for r in rule_tuple},
         lexicon=lexicon,
+        languages=Languages.of(languages.values()) if language_dir.is_dir() else None,
         version=hashlib.sha256(everything.encode()).hexdigest()[:12],
         warnings=tuple(loader.warnings),
     )
@@ -89,7 +101,12 @@ class _Loader:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         # ids of files that failed validation: rules naming them get no second error
-        self.partial_ids: dict[str, set[str]] = {"actor": set(), "vocab": set(), "seed": set()}
+        self.partial_ids: dict[str, set[str]] = {
+            "actor": set(),
+            "vocab": set(),
+            "seed": set(),
+            "language": set(),
+        }
         self.unvalidated_rules: list[tuple[yamlpos.Located, yamlpos.Loc, dict[str, Any]]] = []
 
     def load_all(self, paths: list[Path], model: type[Spec], kind: str) -> list[_Loaded]:
@@ -162,6 +179,10 @@ class _Loader:
             parser = ConditionParser(self.error, doc, context.known_actors, context.known_vocab)
             parser.parse(raw.get("evidence"), (*loc, "evidence"))
             parser.parse(raw.get("exclude"), (*loc, "exclude"))
+            implies = raw.get("implies")
+            for i, imp in enumerate(implies if isinstance(implies, list) else []):
+                if isinstance(imp, dict) and "when" in imp:
+                    parser.parse(imp["when"], (*loc, "implies", i, "when"))
 
     def compile_rule(self, loaded: _Loaded, context: _Context) -> Rule | None:
         spec: RuleSpec = loaded.spec
@@ -180,11 +201,24 @@ class _Loader:
         parser = ConditionParser(self.error, doc, context.known_actors, context.known_vocab)
         evidence = parser.parse(spec.evidence, (*loc, "evidence"))
         exclude = parser.parse(spec.exclude, (*loc, "exclude"))
+        implied = []
+        for i, imp in enumerate(spec.implies):
+            here = (*loc, "implies", i)
+            if imp.actor not in context.known_actors:
+                self.error(
+                    doc.pos_of((*here, "actor")),
+                    f"{prefix}implies[{i}].actor: unknown actor '{imp.actor}'"
+                    f"{close_match(imp.actor, context.known_actors)}",
+                )
+            when = parser.parse(imp.when, (*here, "when"))
+            if when is not None:
+                implied.append(Implied(imp.actor, when))
         if len(self.problems) > before:
             return None
-        used = {c.set_id for c in vocab_refs(evidence)} | {c.set_id for c in vocab_refs(exclude)}
+        conditions = (evidence, exclude, *(i.when for i in implied))
+        used = {c.set_id for cond in conditions for c in vocab_refs(cond)}
         named = {spec.dyad.a, spec.dyad.b}
-        named |= {c.actor for c in (*actor_refs(evidence), *actor_refs(exclude))}
+        named |= {c.actor for cond in conditions for c in actor_refs(cond)}
         named |= {m for n in list(named) if n in context.actors for m in context.actors[n].members}
         defs = [context.vocab[v].model_dump(mode="json") for v in sorted(used & set(context.vocab))]
         defs += [
@@ -205,6 +239,7 @@ class _Loader:
             exclude_scope=spec.scope.exclude,
             evidence=evidence,
             exclude=exclude,
+            implies=tuple(implied),
             notify=spec.notify,
             realert=spec.realert,
             version=_digest(spec.model_dump(mode="json"), defs),
@@ -235,7 +270,8 @@ class _Loader:
             c.set_id
             for r in compiled
             if r
-            for c in (*vocab_refs(r.evidence), *vocab_refs(r.exclude))
+            for cond in (r.evidence, r.exclude, *(i.when for i in r.implies))
+            for c in vocab_refs(cond)
         }
         for v in vocab:
             if v.spec.id not in used:
@@ -275,6 +311,11 @@ class _Loader:
         return spec
 
 
+def _yaml_files(folder: Path) -> list[Path]:
+    """Every YAML file directly in `folder`: `.yaml` and `.yml` alike."""
+    return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+
+
 def _index(rules: tuple[Rule, ...], actors: Mapping[str, Actor]) -> dict[str, tuple[Rule, ...]]:
     index: dict[str, list[Rule]] = {}
     for rule in rules:
@@ -289,7 +330,7 @@ def _examples(spec: RuleSpec, doc: yamlpos.Located, loc: yamlpos.Loc) -> Iterato
     for key, should in (("match", True), ("no_match", False)):
         for i, example in enumerate(getattr(spec.examples, key)):
             pos = doc.pos_of((*loc, "examples", key, i))
-            yield Example(example.text, example.day, should, pos)
+            yield Example(example.text, example.day, should, pos, example.lang)
 
 
 def _digest(*parts: Any) -> str:

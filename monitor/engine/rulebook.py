@@ -1,7 +1,9 @@
 """The live rule set: loaded once at start, reloaded when its files change.
 
-A rule set counts as valid only when every file validates and every inline example behaves
-as its rule says. An invalid reload is rejected and the last good rule set stays live.
+A rule set counts as valid only when every file validates, every inline example behaves
+as its rule says, and the caller's own check passes (the daemon checks that every `notify:`
+names a configured target). An invalid reload is rejected and the last good rule set stays
+live.
 """
 
 import logging
@@ -13,21 +15,24 @@ from pathlib import Path
 from monitor.engine.loader import load_ruleset
 from monitor.engine.match import verify_examples
 from monitor.engine.ruleset import RuleSet
-from monitor.errors import RuleError
+from monitor.errors import Problem, RuleError
 
 log = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
+Check = Callable[[RuleSet], list[Problem]]
 
 
-def load_rules(rules_dir: Path, seeds_dir: Path, today: date) -> RuleSet:
-    """Load, compile and check a rule set, examples included.
+def load_rules(
+    rules_dir: Path, seeds_dir: Path, today: date, check: Check = lambda _: []
+) -> RuleSet:
+    """Load, compile and check a rule set, examples and `check` included.
 
     Raises:
-        RuleError: every problem in the files, then every failing example.
+        RuleError: every problem in the files, then every failing example and check.
     """
     ruleset = load_ruleset(rules_dir, seeds_dir)
-    failures = verify_examples(ruleset, today)
+    failures = [*verify_examples(ruleset, today), *check(ruleset)]
     if failures:
         raise RuleError(failures)
     return ruleset
@@ -36,11 +41,18 @@ def load_rules(rules_dir: Path, seeds_dir: Path, today: date) -> RuleSet:
 class RuleBook:
     """Holds the current `RuleSet`; `reload_if_changed` swaps it when files change."""
 
-    def __init__(self, rules_dir: Path, seeds_dir: Path, today: Callable[[], date]) -> None:
+    def __init__(
+        self,
+        rules_dir: Path,
+        seeds_dir: Path,
+        today: Callable[[], date],
+        check: Check = lambda _: [],
+    ) -> None:
         self.rules_dir, self.seeds_dir, self._today = rules_dir, seeds_dir, today
+        self._check = check
         self._lock = threading.Lock()
         self._fingerprint = self._scan()
-        self.current = load_rules(rules_dir, seeds_dir, today())
+        self.current = load_rules(rules_dir, seeds_dir, today(), check)
 
     def reload_if_changed(self) -> bool:
         """Reload when any file changed. True when a new rule set went live.
@@ -53,7 +65,7 @@ class RuleBook:
             if fingerprint == self._fingerprint:
                 return False
             self._fingerprint = fingerprint  # report a bad edit once, not on every check
-            fresh = load_rules(self.rules_dir, self.seeds_dir, self._today())
+            fresh = load_rules(self.rules_dir, self.seeds_dir, self._today(), self._check)
             changed = fresh.version != self.current.version
             self.current = fresh
             return changed

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from monitor.engine.condition import Condition
+from monitor.engine.languages import Languages
 from monitor.engine.lexicon import Lexicon
 from monitor.engine.schema import Direction, DyadScope, EvidenceScope, ExcludeScope
 from monitor.errors import Pos, Problem
@@ -22,6 +23,7 @@ class Example:
     day: date | None
     should_match: bool
     pos: Pos
+    language: str | None = None  # None: detected from the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,14 @@ class Actor:
     id: str
     name: str
     members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Implied:
+    """`actor` counts as present (implied) in a unit where `when` holds."""
+
+    actor: str
+    when: Condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,7 @@ class Rule:
     realert: timedelta | None
     version: str  # changes whenever the rule or a dictionary it uses changes
     examples: tuple[Example, ...] = ()
+    implies: tuple[Implied, ...] = ()
     pos: Pos | None = None
     order: int = 0  # position in the rule set
     notify_pos: Pos | None = None  # where `notify:` is written, for target errors
@@ -62,6 +73,8 @@ class RuleSet:
     actors: Mapping[str, Actor]
     lexicon: Lexicon
     version: str
+    # the languages of rules/languages/; None: no such folder, every term applies everywhere
+    languages: Languages | None = None
     warnings: tuple[Problem, ...] = ()
     # actor id -> rules that name it (a group's rules are listed under its members too)
     by_actor: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)

@@ -1,6 +1,6 @@
-"""The shape of rule, actor, vocabulary and seed files, checked with pydantic (extra keys are
-errors). Conditions (`evidence`, `exclude`) are free-form here and parsed by monitor.engine.loader,
-which reports their errors with their own positions."""
+"""The shape of rule, actor, vocabulary, language and seed files, checked with pydantic (extra
+keys are errors). Conditions (`evidence`, `exclude`, `implies[].when`) are free-form here and
+parsed by monitor.engine.condition, which reports their errors with their own positions."""
 
 import re
 from datetime import date
@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from monitor.config import Duration
+from monitor.fields import Duration
 from monitor.model import Level
 
-LANGUAGES = ("en", "ru", "ko", "zh", "ja", "tr")
 Direction = Literal["either", "a->b"]  # "undirected" in a file means "either"
-DyadScope = Literal["sentence", "title", "item"]
+# clause: the same sentence and, when a clause break lies between the two, the first one opens
+# the sentence (it is the subject of both clauses)
+DyadScope = Literal["clause", "sentence", "title", "item"]
+Script = Literal["latin", "cyrillic", "hangul", "han", "kana", "other"]
 EvidenceScope = Literal["same", "near", "item"]
 ExcludeScope = Literal["evidence", "dyad"]
 _ACTOR_ID = r"^[A-Z][A-Z0-9_]{1,15}$"
@@ -24,7 +26,7 @@ def _language_keys(value: Any) -> Any:
     if isinstance(value, dict):
         bad = [k for k in value if not isinstance(k, str) or not _LANGUAGE_CODE.match(k)]
         if bad:
-            raise ValueError(f"'{bad[0]}' is not a language code (use en, ru, ko, zh, ja, tr …)")
+            raise ValueError(f"'{bad[0]}' is not a language code (use en, pl, de, ru, zh …)")
         return {k: [] if v is None else v for k, v in value.items()}
     return value
 
@@ -43,10 +45,37 @@ class OfficialSpec(_Strict):
     end: date | None = Field(default=None, alias="to")
 
 
+class LanguageSpec(_Strict):
+    """rules/languages/<id>.yaml: how text in one language is matched."""
+
+    id: str = Field(pattern=r"^[a-z]{2,3}$")
+    name: str
+    script: Script
+    # simplemma: terms and text are compared by lemma too (any inflected form of a listed word);
+    # none: written forms only (names, scripts without inflection, or a language simplemma lacks)
+    lemmatizer: Literal["simplemma", "none"] = "none"
+    # py3langid may assign this language to an item whose feed names none
+    detect: bool = True
+    # officials' names not listed in this language are taken from that one (same script)
+    names_from: str | None = None
+    # word form -> lemma, applied before (and instead of) the lemmatizer: its gaps, or a whole
+    # toy language's inflection
+    lemmas: dict[str, str] = {}
+    # words that join the members of a list ("Rosja, Chiny i Iran"): lists are not pairs
+    conjunctions: tuple[str, ...] = ()
+    # words that open a new clause inside a sentence ("while", "but"): see dyad scope `clause`
+    clause_words: tuple[str, ...] = ()
+    # lower-case words after a comma that continue the clause ("who", "which", "in"); any other
+    # lower-case word after a comma opens a new one ("…pressure Russia, condemn …")
+    continuations: tuple[str, ...] = ()
+
+
 class ActorSpec(_Strict):
     id: str = Field(pattern=_ACTOR_ID)
     name: str
     kind: Literal["state", "group", "organisation"] = "state"
+    # ISO 3166-1 alpha-2: the country's name in every language is taken from CLDR (Babel)
+    territory: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     members: tuple[str, ...] = ()
     names: PerLanguage = {}
     places: PerLanguage = {}
@@ -59,6 +88,8 @@ class VocabSpec(_Strict):
     id: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,47}$")
     description: str = ""
     terms: PerLanguage
+    # phrases that contain a term but do not mean it ("Tomb of the Unknown Soldier")
+    guards: PerLanguage = {}
 
 
 class SeedClaim(_Strict):
@@ -110,6 +141,15 @@ class ScopeSpec(_Strict):
 class ExampleSpec(_Strict):
     text: str
     day: date | None = Field(default=None, alias="date")
+    lang: str | None = None  # None: detected, as for an item whose feed names no language
+
+
+class ImpliesSpec(_Strict):
+    """An actor counts as present in a unit where `when` holds (it is implied, not named)."""
+
+    actor: str
+    when: Any
+    note: str = ""
 
 
 def _scope(value: Any) -> Any:
@@ -141,6 +181,7 @@ class RuleSpec(_Strict):
     scope: Annotated[ScopeSpec, BeforeValidator(_scope)] = ScopeSpec()
     evidence: Any = None
     exclude: Any = None
+    implies: tuple[ImpliesSpec, ...] = ()
     notify: tuple[str, ...] = ()
     realert: Duration | None = None  # after an alert, this rule stays quiet on that target
     enabled: bool = True

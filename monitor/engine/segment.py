@@ -1,4 +1,4 @@
-"""Split an item's text into sentences for all six languages. Pure; no dictionaries.
+"""Split an item's text into sentences, and sentences into clauses. Pure; no dictionaries.
 
 The item text is its title, a newline, then its summary. The title is always sentence 0.
 Sentences end at . ! ? followed by space and a capital/digit/quote (not after an
@@ -7,7 +7,8 @@ the full-width terminators 。！？ (Chinese and Japanese need no space), and a
 """
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof gen lt col maj capt sgt adm gov sen rep st no vs etc jr sr inc corp "
@@ -60,3 +61,38 @@ def _add(sentences: list[Sentence], text: str, start: int, end: int) -> None:
     if stripped:
         offset = start + piece.index(stripped[0])
         sentences.append(Sentence(offset, offset + len(stripped), stripped))
+
+
+# A clause ends at a semicolon, a spaced dash, a clause word ("while", "but"), or a comma
+# followed by a lower-case word that does not continue the clause ("…pressure Russia, condemn").
+_BREAK = re.compile(r";\s+|\s[-–—]\s+|,\s+(?=([^\W\d_][\w'’-]*))|\s(?=([^\W\d_][\w'’-]*)\s)")
+
+
+@dataclass(frozen=True, slots=True)
+class Clauses:
+    """Where the clauses of a sentence begin; the words come from the language files."""
+
+    words: frozenset[str] = field(default_factory=frozenset)
+    continuations: frozenset[str] = field(default_factory=frozenset)
+
+    def __init__(self, words: Iterable[str] = (), continuations: Iterable[str] = ()) -> None:
+        object.__setattr__(self, "words", frozenset(w.casefold() for w in words))
+        object.__setattr__(self, "continuations", frozenset(w.casefold() for w in continuations))
+
+    def starts(self, text: str) -> list[int]:
+        """Offsets in `text` where a clause after the first one begins."""
+        found = []
+        for m in _BREAK.finditer(text):
+            after_comma, spaced = m.group(1), m.group(2)
+            if spaced is not None:  # a plain space: a break only before a clause word
+                if spaced.casefold() in self.words:
+                    found.append(m.end())
+                continue
+            if after_comma is not None:
+                word = after_comma.casefold()
+                opens = after_comma[0].islower() and word not in self.continuations
+                if opens or word in self.words:
+                    found.append(m.end())
+                continue
+            found.append(m.end())
+        return found

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from monitor.config import HttpSettings
 from monitor.errors import (
     BodyTooLarge,
     FeedGone,
@@ -25,6 +24,7 @@ from monitor.errors import (
     TransportError,
 )
 from monitor.model import FetchResult, Validators
+from monitor.settings import HttpSettings
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "

@@ -34,10 +34,30 @@ def beat(db: Database, owner: str, host: str, pid: int, version: str, now: datet
         session.add(row)
 
 
-def forget(db: Database, owner: str) -> None:
-    """Remove `owner`'s heartbeat (clean shutdown)."""
+@dataclass(frozen=True, slots=True)
+class DaemonView:
+    """A daemon's heartbeat row: who it is, where it runs, when it last beat."""
+
+    owner: str
+    host: str
+    pid: int
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime
+
+
+def list_daemons(db: Database) -> list[DaemonView]:
     with db.session() as session:
-        session.execute(delete(DaemonRow).where(col(DaemonRow.owner) == owner))
+        return [
+            DaemonView(r.owner, r.host, r.pid, r.version, r.started_at, r.heartbeat_at)
+            for r in session.exec(select(DaemonRow).order_by(col(DaemonRow.started_at)))
+        ]
+
+
+def forget(db: Database, *owners: str) -> None:
+    """Remove the heartbeats of `owners` (a clean shutdown, or daemons found dead)."""
+    with db.session() as session:
+        session.execute(delete(DaemonRow).where(col(DaemonRow.owner).in_(owners)))
 
 
 def check_health(db: Database, now: datetime, stale_after: timedelta) -> Health:

@@ -1,5 +1,8 @@
 """The engine: SQLite (WAL) or PostgreSQL by URL, sessions, and Alembic migrations."""
 
+import getpass
+import hashlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -13,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from monitor.errors import StoreError
@@ -28,7 +31,13 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = _normalized_url(url)
-        self.dialect = make_url(self.url).get_backend_name()
+        try:
+            self.dialect = make_url(self.url).get_backend_name()
+        except ArgumentError as exc:
+            raise StoreError(
+                f"invalid database URL {redact_url(self.url)}: use sqlite:///path/to/file.db "
+                "or postgresql://user:password@host:5432/name"
+            ) from exc
         options: dict[str, Any] = {"pool_pre_ping": True}
         if self.dialect == "sqlite":
             _ensure_parent_dir(self.url)
@@ -58,8 +67,17 @@ class Database:
                 session.begin(),
             ):
                 yield session
-        except OperationalError as exc:
-            raise StoreError(f"database {redact_url(self.url)}: {exc.orig}") from exc
+        except SQLAlchemyError as exc:
+            raise StoreError(describe_error(self.url, exc)) from exc
+
+    def lock(self, session: Session, name: str) -> None:
+        """Hold the lock `name` until `session` ends, so that read-then-write steps (feed
+        sync, story assignment) run one at a time across every daemon and worker. On
+        PostgreSQL a transaction-scoped advisory lock; on SQLite the write lock that every
+        writing session takes already serialises them."""
+        if self.dialect == "postgresql":
+            key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def lease(self, table: Any, due: Any, owner: str, until: datetime) -> Any:
         """UPDATE `table` SET the lease WHERE id IN (`due`): one statement, so two daemons never
@@ -85,7 +103,7 @@ class Database:
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate {redact_url(self.url)}: {exc}") from exc
+            raise StoreError(f"cannot migrate: {describe_error(self.url, exc)}") from exc
 
     def is_current(self) -> bool:
         """True when the schema is at the newest migration."""
@@ -94,7 +112,7 @@ class Database:
             with self.engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision() == head
         except SQLAlchemyError as exc:
-            raise StoreError(f"database {redact_url(self.url)}: {exc}") from exc
+            raise StoreError(describe_error(self.url, exc)) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -114,10 +132,46 @@ def _normalized_url(url: str) -> str:
     return url
 
 
+def describe_error(url: str, exc: SQLAlchemyError) -> str:
+    """One line that names the database and says what went wrong, without a traceback or
+    SQLAlchemy's boilerplate (its "Background on this error" link, the SQL statement)."""
+    detail = getattr(exc, "orig", None) or exc
+    first = str(detail).strip().splitlines()[0] if str(detail).strip() else type(exc).__name__
+    if isinstance(exc, IntegrityError):
+        first = f"a write conflicted with existing data ({first})"
+    where = redact_url(url)
+    if url.startswith("sqlite") and "unable to open database file" in first:
+        path = make_url(url).database or "?"
+        first = f"cannot open the database file {path}: {_access_hint(Path(path))}"
+    return f"database {where}: {first}"
+
+
+def _access_hint(path: Path) -> str:
+    """Why a file cannot be opened or created, as far as the file system tells."""
+    folder = path.parent
+    user = getpass.getuser()
+    if not folder.exists():
+        return f"its folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"its folder {folder} is not writable by user {user}"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return f"the file is not readable and writable by user {user}"
+    return "the file system refused it"
+
+
 def _ensure_parent_dir(url: str) -> None:
     database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StoreError(
+            f"cannot create the data folder {folder} for {redact_url(url)}: {reason} "
+            f"(running as user {getpass.getuser()})"
+        ) from exc
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -1,13 +1,15 @@
 """The alert outbox: claiming due deliveries, recording attempts, history, retries, silences."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlalchemy import select as sa_select
-from sqlmodel import col, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
-from monitor.model import Alert, Evidence, as_level
+from monitor.model import Alert, Evidence, Notice, as_level
 from monitor.store.database import Database
 from monitor.store.tables import (
     AttemptRow,
@@ -24,9 +26,9 @@ from monitor.store.tables import (
 class Due:
     """A delivery to attempt now, with everything its message needs."""
 
-    alert: Alert
+    alert: Alert | Notice
     attempts: int
-    created_at: datetime
+    pending_since: datetime  # the cut-off counts from here
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +66,9 @@ def claim_due_deliveries(
     only: str | None = None,
     skip: tuple[str, ...] = (),
 ) -> list[Due]:
-    """Lease up to `limit` pending deliveries whose time has come (as feeds are leased):
-    of target `only`, or of every target but those in `skip` (digests go separately)."""
+    """Lease up to `limit` pending deliveries whose time has come (as feeds are leased): the
+    matches of target `only` (a digest), or else every delivery but the matches of the
+    targets in `skip` (digests go separately; notices never wait for a digest)."""
     due = (
         select(DeliveryRow.id)
         .where(
@@ -73,13 +76,13 @@ def claim_due_deliveries(
             col(DeliveryRow.next_attempt_at) <= now,
             or_(col(DeliveryRow.lease_until).is_(None), col(DeliveryRow.lease_until) < now),
         )
-        .order_by(col(DeliveryRow.next_attempt_at))
+        .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.id))
         .limit(limit)
     )
     if only is not None:
-        due = due.where(col(DeliveryRow.target) == only)
+        due = due.where(col(DeliveryRow.target) == only, DeliveryRow.kind == "match")
     if skip:
-        due = due.where(col(DeliveryRow.target).not_in(skip))
+        due = due.where(or_(col(DeliveryRow.target).not_in(skip), col(DeliveryRow.kind) != "match"))
     claim = db.lease(DeliveryRow, due, owner, now + lease).returning(col(DeliveryRow.id))
     with db.session() as session:
         ids = list(session.execute(claim).scalars())
@@ -87,17 +90,55 @@ def claim_due_deliveries(
             return []
         rows = session.execute(
             sa_select(DeliveryRow, MatchRow, ItemRow, col(FeedRow.name), StoryRow)
-            .join(MatchRow, col(MatchRow.id) == DeliveryRow.match_id)
-            .join(ItemRow, col(ItemRow.id) == MatchRow.item_id)
-            .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
-            .join(StoryRow, col(StoryRow.id) == DeliveryRow.story_id)
+            .outerjoin(MatchRow, col(MatchRow.id) == DeliveryRow.match_id)
+            .outerjoin(ItemRow, col(ItemRow.id) == MatchRow.item_id)
+            .outerjoin(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
+            .outerjoin(StoryRow, col(StoryRow.id) == DeliveryRow.story_id)
             .where(col(DeliveryRow.id).in_(ids))
             .order_by(col(DeliveryRow.id))
         ).all()
         return [
-            Due(_alert(d, m, item, feed, story), d.attempts, d.created_at)
+            Due(_message(d, m, item, feed, story), d.attempts, d.pending_since)
             for d, m, item, feed, story in rows
         ]
+
+
+def enqueue_notice(db: Database, key: str, target: str, notice: Notice, now: datetime) -> bool:
+    """Queue `notice` for `target` once per `key` (a repeat is ignored). True when queued."""
+    with db.session() as session:
+        return insert_notice(session, db.dialect, key, target, notice, now)
+
+
+def insert_notice(
+    session: Session, dialect: str, key: str, target: str, notice: Notice, now: datetime
+) -> bool:
+    """`enqueue_notice` inside a caller's transaction."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(DeliveryRow)
+        .values(
+            key=key,
+            kind="notice",
+            notice={
+                "kind": notice.kind,
+                "title": notice.title,
+                "lines": list(notice.lines),
+                "link": notice.link,
+            },
+            rule_id=notice.kind,
+            rule_title=notice.title,
+            target=target,
+            level=notice.level,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            pending_since=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(col(DeliveryRow.id))
+    )
+    return session.execute(statement).first() is not None
 
 
 def record_attempt(
@@ -164,8 +205,8 @@ def list_deliveries(
 ) -> list[DeliveryView]:
     query = (
         select(DeliveryRow, ItemRow.title)
-        .join(MatchRow, col(MatchRow.id) == DeliveryRow.match_id)
-        .join(ItemRow, col(ItemRow.id) == MatchRow.item_id)
+        .outerjoin(MatchRow, col(MatchRow.id) == DeliveryRow.match_id)
+        .outerjoin(ItemRow, col(ItemRow.id) == MatchRow.item_id)
     )
     if status is not None:
         query = query.where(DeliveryRow.status == status)
@@ -185,7 +226,7 @@ def list_deliveries(
                 created_at=d.created_at,
                 sent_at=d.sent_at,
                 next_attempt_at=d.next_attempt_at,
-                title=title,
+                title=title if title is not None else d.rule_title or d.rule_id,
             )
             for d, title in session.exec(query)
         ]
@@ -194,9 +235,10 @@ def list_deliveries(
 def retry_deliveries(
     db: Database, now: datetime, ids: list[int] | None = None, dead: bool = False
 ) -> int:
-    """Make deliveries pending again now (by id, or every dead one). Returns how many."""
+    """Make deliveries pending again now (by id, or every dead one), with a fresh cut-off;
+    when they were created stays as it was. Returns how many."""
     statement = update(DeliveryRow).values(
-        status="pending", next_attempt_at=now, created_at=now, lease_owner=None, lease_until=None
+        status="pending", next_attempt_at=now, pending_since=now, lease_owner=None, lease_until=None
     )
     if ids:
         statement = statement.where(col(DeliveryRow.id).in_(ids))
@@ -231,12 +273,48 @@ def remove_silence(db: Database, silence_id: int) -> bool:
         return True
 
 
+def release_deliveries(db: Database, owners: Sequence[str]) -> int:
+    """Free the deliveries leased by `owners` (daemons that are gone). Returns how many."""
+    if not owners:
+        return 0
+    with db.session() as session:
+        result = session.execute(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.lease_owner).in_(owners))
+            .values(lease_owner=None, lease_until=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _message(
+    d: DeliveryRow,
+    m: MatchRow | None,
+    item: ItemRow | None,
+    feed: str | None,
+    story: StoryRow | None,
+) -> Alert | Notice:
+    if m is None or item is None or feed is None or story is None:
+        body = d.notice or {}
+        lines = body.get("lines")
+        link = body.get("link")
+        return Notice(
+            delivery_id=d.id or 0,
+            target=d.target,
+            kind=str(body.get("kind", d.rule_id)),
+            level=as_level(d.level),
+            title=str(body.get("title", d.rule_title or d.rule_id)),
+            lines=tuple(str(line) for line in lines) if isinstance(lines, list) else (),
+            link=str(link) if link else None,
+        )
+    return _alert(d, m, item, feed, story)
+
+
 def _alert(d: DeliveryRow, m: MatchRow, item: ItemRow, feed: str, story: StoryRow) -> Alert:
     return Alert(
         delivery_id=d.id or 0,
         target=d.target,
         rule=d.rule_id,
-        rule_title=d.rule_id,
+        rule_title=d.rule_title or d.rule_id,
         level=as_level(d.level),
         score=m.score,
         title=item.title,

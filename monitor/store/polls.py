@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from monitor.model import Item, PollResult
 from monitor.store.database import Database
-from monitor.store.stories import Filing, assign_story
+from monitor.store.stories import Filing, file_stories
 from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow
 
 INSERT_BATCH = 500
@@ -37,7 +37,13 @@ def save_poll(db: Database, result: PollResult, owner: str | None, filing: Filin
     ON CONFLICT DO NOTHING, so a re-poll stores nothing twice).
     """
     with db.session() as session:
-        new_keys = _insert_items(session, db.dialect, result, filing)
+        new = _insert_items(session, db.dialect, result)
+        if any(m.item_key in new for m in result.matches):
+            # story assignment reads recent stories, then writes: one poll at a time, or
+            # copies polled at once by two workers or daemons would each open a story
+            db.lock(session, "stories")
+            _insert_matches(session, db.dialect, result, new, filing)
+        new_keys = list(new)
         row = session.get(FeedRow, result.feed_id)
         if row is not None:
             _update_feed(row, result, owner)
@@ -60,7 +66,8 @@ def save_poll(db: Database, result: PollResult, owner: str | None, filing: Filin
     return new_keys
 
 
-def _insert_items(session: Session, dialect: str, result: PollResult, filing: Filing) -> list[str]:
+def _insert_items(session: Session, dialect: str, result: PollResult) -> dict[str, int]:
+    """Insert the poll's items that are new; their keys and ids."""
     unique = {item.key: item for item in result.items}  # a feed may list one entry twice
     rows = [_item_values(item, result) for item in unique.values()]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -73,8 +80,7 @@ def _insert_items(session: Session, dialect: str, result: PollResult, filing: Fi
             .returning(col(ItemRow.key), col(ItemRow.id))
         )
         new.update((key, item_id) for key, item_id in session.execute(statement))
-    _insert_matches(session, dialect, result, new, filing)
-    return list(new)
+    return new
 
 
 def _insert_matches(
@@ -90,13 +96,17 @@ def _insert_matches(
         return
     feed = session.get(FeedRow, result.feed_id)
     feed_name = feed.name if feed else str(result.feed_id)
-    stories = {}
-    for key in dict.fromkeys(m.item_key for m in fresh):
-        item = session.get(ItemRow, new[key])
-        assert item is not None
-        stories[key] = assign_story(
-            session, item, feed_name, result.started_at, result.story_window, filing
-        )
+    keys = list(dict.fromkeys(m.item_key for m in fresh))
+    items = session.exec(select(ItemRow).where(col(ItemRow.id).in_([new[k] for k in keys])))
+    by_id = {row.id: row for row in items}
+    filed = file_stories(
+        session,
+        [(by_id[new[key]], feed_name) for key in keys],
+        result.started_at,
+        result.story_window,
+        filing,
+    )
+    stories = {key: filed[new[key]] for key in keys}
     rows = [
         MatchRow(
             item_id=new[m.item_key],
@@ -119,12 +129,14 @@ def _insert_matches(
             "match_id": row.id,
             "story_id": row.story_id,
             "rule_id": m.rule,
+            "rule_title": m.rule_title or m.rule,
             "target": target,
             "level": m.level,
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": result.started_at,
             "created_at": result.started_at,
+            "pending_since": result.started_at,
         }
         for m, row in zip(fresh, rows, strict=True)
         for target in m.targets
@@ -185,8 +197,10 @@ def _update_feed(row: FeedRow, result: PollResult, owner: str | None) -> None:
         row.consecutive_failures += 1
         row.last_error_kind, row.last_error = result.error_kind, result.error
         row.last_error_at = result.finished_at
+        row.failing_since = row.failing_since or result.started_at
         return
     row.status, row.consecutive_failures, row.last_success_at = "ok", 0, result.finished_at
+    row.failing_since = None
 
 
 def recent_items(db: Database, limit: int, feed: str | None = None) -> list[StoredItem]:

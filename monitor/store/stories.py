@@ -1,7 +1,11 @@
-"""Story rows: the recent stories handed to a `Filing`, and what it decides, kept.
+"""Story rows: the stories a `Filing` needs to know, and the story it picks for each matched
+item, kept (joined, or created).
 
 Whether two items are one story, or a repeat alert escalates, is not decided here: the
-caller passes a `Filing` (monitor.alerts.stories) that decides.
+caller passes a `Filing` (monitor.alerts.stories) that decides. The caller holds the
+"stories" lock (`Database.lock`) around this, so stories are made one poll at a time
+across every worker and daemon, and story ids grow in the order they are committed: a
+filing that has seen every story up to id N misses none when it next asks for the rest.
 """
 
 from collections.abc import Sequence
@@ -9,80 +13,100 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from monitor.store.tables import ItemRow, StoryRow
 
-RECENT_STORIES = 500
-
 
 @dataclass(frozen=True, slots=True)
 class StorySnapshot:
-    """A stored story as the grouping sees it."""
+    """A stored story as the filing sees it."""
 
     id: int
     link: str | None
     words: tuple[str, ...]
     feeds: tuple[str, ...]
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """Which stories a filing needs to catch up on: those created after story `after_id`,
+    and those touched (last seen) since `since`."""
+
+    after_id: int
+    since: datetime
 
 
 class Filing(Protocol):
     """How matched items are filed: which story each joins, and whether a later copy at a
     higher level alerts again."""
 
-    def fingerprint(self, title: str, summary: str) -> list[str]:
-        """The words a story is recognised by."""
+    def fingerprint(self, title: str, summary: str, language: str | None) -> list[str]:
+        """The words a story is recognised by (stored with a new story)."""
+
+    def wanted(self, now: datetime, window: timedelta) -> Wanted:
+        """The stories to hand to `catch_up` before picking."""
+
+    def catch_up(self, stories: Sequence[StorySnapshot], now: datetime, window: timedelta) -> None:
+        """Learn of stories made or joined since the last look (by any daemon)."""
 
     def pick(
-        self, words: Sequence[str], link: str | None, recent: Sequence[StorySnapshot]
-    ) -> StorySnapshot | None:
-        """The story of `recent` an item with these words and link belongs to, or None."""
+        self, words: Sequence[str], link: str | None, feed: str, now: datetime, window: timedelta
+    ) -> int | None:
+        """The id of the story an item of `feed` with these words and link joins, or None."""
+
+    def accepts(self, story: StorySnapshot, feed: str, now: datetime, window: timedelta) -> bool:
+        """Whether `story`, as stored now, may still take a copy from `feed`."""
 
     def escalates(self, first: str, later: str) -> bool:
         """Whether a copy matched at level `later` alerts again after one at `first`."""
 
 
-def assign_story(
+def file_stories(
     session: Session,
-    item: ItemRow,
-    feed: str,
+    items: Sequence[tuple[ItemRow, str]],
     now: datetime,
     window: timedelta,
-    grouping: Filing,
-) -> int:
-    """The id of the story `item` belongs to (its sources updated), or of a new one."""
-    words = grouping.fingerprint(item.title, item.summary)
-    rows = list(
-        session.exec(
-            select(StoryRow)
-            .where(col(StoryRow.last_seen) >= now - window)
-            .order_by(col(StoryRow.last_seen).desc())
-            .limit(RECENT_STORIES)
+    filing: Filing,
+) -> dict[int, int]:
+    """File each (item, feed name) under a story; item id -> story id. Joined stories get
+    the copy's feed and a new last-seen time; the others are created."""
+    wanted = filing.wanted(now, window)
+    fresh = session.exec(
+        select(StoryRow).where(
+            or_(col(StoryRow.id) > wanted.after_id, col(StoryRow.last_seen) >= wanted.since)
         )
     )
-    chosen = grouping.pick(words, item.link, [_snapshot(row) for row in rows])
-    if chosen is not None:
-        story = next(row for row in rows if row.id == chosen.id)
-        story.items += 1
-        story.last_seen = now
-        if feed not in story.feeds:
-            story.feeds = [*story.feeds, feed]
+    filing.catch_up([_snapshot(row) for row in fresh], now, window)
+    filed: dict[int, int] = {}
+    for item, feed in items:
+        assert item.id is not None
+        words = filing.fingerprint(item.title, item.summary, item.language)
+        chosen = filing.pick(words, item.link, feed, now, window)
+        story = session.get(StoryRow, chosen) if chosen is not None else None
+        if story is not None and filing.accepts(_snapshot(story), feed, now, window):
+            story.items += 1
+            story.last_seen = max(story.last_seen, now)
+            if feed not in story.feeds:
+                story.feeds = [*story.feeds, feed]
+        else:
+            story = StoryRow(
+                title=item.title,
+                link=item.link,
+                words=words,
+                feeds=[feed],
+                first_seen=now,
+                last_seen=now,
+            )
         session.add(story)
-        return chosen.id
-    story = StoryRow(
-        title=item.title,
-        link=item.link,
-        words=words,
-        feeds=[feed],
-        first_seen=now,
-        last_seen=now,
-    )
-    session.add(story)
-    session.flush()
-    assert story.id is not None
-    return story.id
+        session.flush()
+        assert story.id is not None
+        filed[item.id] = story.id
+    return filed
 
 
 def _snapshot(row: StoryRow) -> StorySnapshot:
     assert row.id is not None
-    return StorySnapshot(row.id, row.link, tuple(row.words), tuple(row.feeds))
+    return StorySnapshot(row.id, row.link, tuple(row.words), tuple(row.feeds), row.last_seen)

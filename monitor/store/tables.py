@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -14,6 +14,7 @@ class FeedRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True)
     url: str = Field(sa_column=Column(Text, nullable=False))
+    host: str = Field(default="", max_length=255, index=True)  # the URL's, for per-host claims
     interval_s: int
     language: str | None = Field(default=None, max_length=16)
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -29,6 +30,8 @@ class FeedRow(SQLModel, table=True):
     last_error_kind: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     consecutive_failures: int = 0
+    failing_since: datetime | None = None  # first failure of the current run of failures
+    health_alerted_at: datetime | None = None  # a "feed down" notice went out for that run
     next_poll_at: datetime = Field(index=True)
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: datetime | None = None
@@ -92,7 +95,13 @@ class MatchRow(SQLModel, table=True):
     """A rule that fired on an item, with the evidence that made it fire."""
 
     __tablename__ = "match"
-    __table_args__ = (UniqueConstraint("item_id", "rule_id", name="uq_match_item_rule"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "rule_id", name="uq_match_item_rule"),
+        # the dashboard: pages by id within a rule or level, counts per day and rule
+        Index("ix_match_rule_id_id", "rule_id", "id"),
+        Index("ix_match_level_id", "level", "id"),
+        Index("ix_match_matched_at_rule_id", "matched_at", "rule_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="item.id", index=True)
@@ -127,12 +136,16 @@ class DeliveryRow(SQLModel, table=True):
     """One alert for one target: the outbox. Written with its match, sent by the sender."""
 
     __tablename__ = "delivery"
+    __table_args__ = (Index("ix_delivery_status_id", "status", "id"),)  # the alerts page
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)  # rule:story:target, so nothing repeats
-    match_id: int = Field(foreign_key="match.id", index=True)
-    story_id: int = Field(foreign_key="story.id", index=True)
+    kind: str = Field(default="match", max_length=16)  # match | notice
+    match_id: int | None = Field(default=None, foreign_key="match.id", index=True)
+    story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+    notice: dict[str, object] | None = Field(default=None, sa_column=Column(JSON))
     rule_id: str = Field(max_length=64)
+    rule_title: str | None = Field(default=None, sa_column=Column(Text))
     target: str = Field(max_length=64, index=True)
     level: str = Field(max_length=16)
     status: str = Field(max_length=16, index=True)  # pending|sent|dead|silenced
@@ -142,6 +155,7 @@ class DeliveryRow(SQLModel, table=True):
     lease_until: datetime | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
+    pending_since: datetime  # the cut-off counts from here (reset by `alerts retry`)
     sent_at: datetime | None = None
 
 
@@ -167,3 +181,19 @@ class SilenceRow(SQLModel, table=True):
     until: datetime = Field(index=True)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime
+
+
+class FeedbackRow(SQLModel, table=True):
+    """An analyst's verdict on a match (one per match; marking again replaces it), kept
+    with the rule version it judged, so precision can be told per version."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_relevant_match_id", "relevant", "match_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", unique=True)
+    rule_id: str = Field(max_length=64)
+    rule_version: str = Field(max_length=16)
+    relevant: bool
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    marked_at: datetime
