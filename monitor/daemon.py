@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -170,15 +171,16 @@ class Daemon:
             log.info("digest sent", extra={"target": target, "alerts": count})
 
     async def housekeeping(self) -> None:
-        """Prune old poll history."""
-        before = self.app.clock() - self.app.settings.schedule.keep_history
+        """Delete what has aged out (`retention:`)."""
         try:
-            pruned = await asyncio.to_thread(store.prune_history, self.app.db, before)
+            pruned = await asyncio.to_thread(
+                store.prune, self.app.db, retention_cutoffs(self.app.settings, self.app.clock())
+            )
         except StoreError as exc:
             log.error("housekeeping failed", extra={"error": str(exc)})
             return
-        if pruned:
-            log.info("poll history pruned", extra={"rows": pruned})
+        if pruned.total:
+            log.info("pruned", extra=asdict(pruned))
 
     async def liveness(self) -> None:
         """Free dead daemons' leases; queue feed health notices."""
@@ -278,6 +280,17 @@ class Daemon:
             return
         if released:
             log.info("leases released", extra={"count": released})
+
+
+def retention_cutoffs(settings: Settings, now: datetime) -> store.Cutoffs:
+    """What `retention:` says is old enough to go, at `now`."""
+    keep = settings.retention
+    return store.Cutoffs(
+        items=now - keep.items,
+        matches=now - keep.matches,
+        deliveries=now - keep.deliveries,
+        polls=now - keep.polls,
+    )
 
 
 def _liveness_every(settings: Settings) -> timedelta:

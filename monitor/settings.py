@@ -39,7 +39,6 @@ class ScheduleSettings(_Strict):
     tick: Duration = timedelta(seconds=5)  # how often the daemon looks for due feeds
     lease: Duration = timedelta(minutes=5)  # a claimed feed is free again after this
     max_backoff: Duration = timedelta(hours=6)  # failing feeds are retried at least this often
-    keep_history: Duration = timedelta(days=30)  # poll history older than this is pruned
     readers: int = Field(default=0, ge=0, le=64)  # processes that parse feeds (0: one per CPU)
 
 
@@ -98,6 +97,15 @@ class AlertSettings(_Strict):
     # a delivery being sent is leased this long; a daemon that dies mid-send is noticed at
     # once by its successor on the same host, and by others when this runs out
     lease: Duration = timedelta(minutes=2)
+
+
+class RetentionSettings(_Strict):
+    """How long rows are kept; the daemon prunes older ones (and `monitor db prune`)."""
+
+    items: Duration = timedelta(days=90)  # items no rule matched
+    matches: Duration = timedelta(days=730)  # matches, their evidence, items and stories
+    deliveries: Duration = timedelta(days=365)  # finished deliveries and their attempts
+    polls: Duration = timedelta(days=30)  # poll history
 
 
 class FeedHealthSettings(_Strict):
@@ -218,6 +226,7 @@ class Settings(_Strict):
     targets: tuple[TargetConfig, ...] = ()
     alerts: AlertSettings = AlertSettings()
     feed_health: FeedHealthSettings = FeedHealthSettings()
+    retention: RetentionSettings = RetentionSettings()
     web: WebSettings = WebSettings()
     source: str = Field(default="", exclude=True)  # where the settings came from, for messages
 

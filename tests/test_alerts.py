@@ -585,3 +585,21 @@ def test_the_digest_email_text_part_has_each_link_and_rule_id(
     text = _text_part(message)
     assert count == 1
     assert "(alp-bet-arms)" in text and "https://news.example.org/d1" in text.splitlines()
+
+
+def test_the_outbox_keeps_the_rule_title_of_the_match(
+    db: Database, feed_server: FeedServer
+) -> None:
+    # Given a match stored while the rule had its title
+    clock = Clock()
+    settings = settings_with(
+        [target("hook", "json://127.0.0.1:9/")], serve(feed_server, ("t1", SIGNAL))
+    )
+    poll_all(db, settings, clock)
+
+    # When the delivery is read back with no rules at hand (a sender started without them)
+    [due] = store.claim_due_deliveries(db, "me", clock.now, timedelta(minutes=2), 5)
+
+    # Then its message still carries the rule's title, not its id
+    assert isinstance(due.alert, Alert)
+    assert due.alert.rule_title == "Alphaland–Betania arms"

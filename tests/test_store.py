@@ -221,8 +221,11 @@ def test_history_older_than_the_cutoff_is_pruned(db: Database) -> None:
     feed_id = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0].id
     store.save_poll(db, ok_result(feed_id, ()), "me", StoryFiling())
 
-    assert store.prune_history(db, NOW - timedelta(days=1)) == 0
-    assert store.prune_history(db, NOW + timedelta(days=1)) == 1
+    def polls_before(when: datetime) -> store.Cutoffs:
+        return store.Cutoffs(items=NOW, matches=NOW, deliveries=NOW, polls=when)
+
+    assert store.prune(db, polls_before(NOW - timedelta(days=1))).polls == 0
+    assert store.prune(db, polls_before(NOW + timedelta(days=1))).polls == 1
 
 
 def test_health_needs_a_fresh_heartbeat(db: Database) -> None:

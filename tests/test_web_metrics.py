@@ -62,8 +62,8 @@ def test_items_and_matches_are_counted_per_feed_and_rule(
         for rule in (ARMS, PACT)
     }
 
-    assert samples["monitor_items_total"] == {(f"feed={k}",): v for k, v in feeds.items()}
-    assert samples["monitor_matches_total"] == {(f"rule={k}",): v for k, v in per_rule.items()}
+    assert samples["monitor_items_stored"] == {(f"feed={k}",): v for k, v in feeds.items()}
+    assert samples["monitor_matches_stored"] == {(f"rule={k}",): v for k, v in per_rule.items()}
 
 
 def test_polls_by_outcome_and_their_durations_cover_the_last_hour(

@@ -14,7 +14,7 @@ from typing import Any
 from monitor import store
 from monitor.app import open_app, utc_now
 from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db, open_rules
-from monitor.daemon import run_until_signalled
+from monitor.daemon import retention_cutoffs, run_until_signalled
 from monitor.dispatch import Dispatcher
 from monitor.engine.loader import load_ruleset
 from monitor.engine.rulebook import RuleBook
@@ -59,6 +59,9 @@ def add_commands(commands: Any) -> None:
     db_commands.add_parser(
         "sync-feeds", help="make the feed table match this config (the daemon does at start)"
     ).set_defaults(handler=_sync)
+    prune = db_commands.add_parser("prune", help="delete what retention: says has aged out")
+    prune.add_argument("--dry-run", action="store_true", help="only count what would go")
+    prune.set_defaults(handler=_prune)
 
     health = commands.add_parser("health", help="exit 0 when polling is healthy, 1 otherwise")
     health.add_argument("--json", action="store_true", help="print JSON")
@@ -206,6 +209,15 @@ def _sync(settings: Settings, _args: argparse.Namespace) -> int:
     db = open_db(settings)
     store.sync_feeds(db, settings.feeds, utc_now())
     print(f"{len(settings.feeds)} feeds in {settings.source}; others marked inactive")
+    return EXIT_OK
+
+
+def _prune(settings: Settings, args: argparse.Namespace) -> int:
+    db = open_db(settings)
+    pruned = store.prune(db, retention_cutoffs(settings, utc_now()), dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    counts = ", ".join(f"{n} {kind}" for kind, n in asdict(pruned).items())
+    print(f"{verb}: {counts}")
     return EXIT_OK
 
 

@@ -73,11 +73,13 @@ from monitor.store.outbox import (
     sent_since,
 )
 from monitor.store.pages import Page
-from monitor.store.polls import StoredItem, prune_history, recent_items, save_poll
+from monitor.store.polls import StoredItem, recent_items, save_poll
+from monitor.store.retention import Cutoffs, Pruned, prune
 from monitor.store.stories import Filing, StorySnapshot, Wanted
 
 __all__ = [
     "AttemptView",
+    "Cutoffs",
     "DaemonView",
     "Database",
     "DayCount",
@@ -98,6 +100,7 @@ __all__ = [
     "MatchView",
     "Numbers",
     "Page",
+    "Pruned",
     "Queued",
     "Recorded",
     "RulePrecision",
@@ -136,7 +139,7 @@ __all__ = [
     "match_detail",
     "match_page",
     "match_page_query",
-    "prune_history",
+    "prune",
     "recent_items",
     "recent_matches",
     "record_attempt",

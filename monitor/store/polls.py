@@ -4,7 +4,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -221,10 +220,3 @@ def recent_items(db: Database, limit: int, feed: str | None = None) -> list[Stor
             )
             for item, name in session.exec(query)
         ]
-
-
-def prune_history(db: Database, before: datetime) -> int:
-    """Delete poll history older than `before`. Returns how many rows went."""
-    with db.session() as session:
-        result = session.execute(delete(PollRow).where(col(PollRow.started_at) < before))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]

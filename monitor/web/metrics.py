@@ -2,21 +2,16 @@
 
 The only user of prometheus-client. The numbers are read from the database at each scrape
 (monitor.store.metrics), so `monitor web` and a daemon serving the dashboard report the
-same. Items and matches are never deleted, so they are counters; polls are pruned after
-`schedule.keep_history`, so polls and their durations are reported over the last hour
-(a gauge and a gauge histogram: read them as they are, not with rate()).
+same. Old rows are pruned (`retention:`), so nothing here is a counter: stored items and
+matches are gauges, and polls and their durations cover the last hour (a gauge and a gauge
+histogram: read them as they are, not with rate()).
 """
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeHistogramMetricFamily,
-    GaugeMetricFamily,
-    Metric,
-)
+from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -55,13 +50,10 @@ class StoreCollector(Collector):
             buckets=[*buckets, ("+Inf", float(numbers.duration_count))],
             gsum_value=numbers.duration_sum_ms / 1000,
         )
-        yield _labelled(CounterMetricFamily, "monitor_items", "Stored items", "feed", numbers.items)
-        yield _labelled(
-            CounterMetricFamily, "monitor_matches", "Stored matches", "rule", numbers.matches
-        )
+        yield _labelled("monitor_items_stored", "Stored items", "feed", numbers.items)
+        yield _labelled("monitor_matches_stored", "Stored matches", "rule", numbers.matches)
         deliveries = {s: numbers.deliveries.get(s, 0) for s in ("pending", "sent", "dead")}
         yield _labelled(
-            GaugeMetricFamily,
             "monitor_deliveries",
             "Alert deliveries by status",
             "status",
@@ -133,14 +125,8 @@ async def healthz(request: Request) -> Response:
     return JSONResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
 
-def _labelled(
-    family: type[CounterMetricFamily] | type[GaugeMetricFamily],
-    name: str,
-    help_text: str,
-    label: str,
-    values: dict[str, int],
-) -> Metric:
-    metric = family(name, help_text, labels=[label])
+def _labelled(name: str, help_text: str, label: str, values: dict[str, int]) -> Metric:
+    metric = GaugeMetricFamily(name, help_text, labels=[label])
     for key, value in sorted(values.items()):
         metric.add_metric([key], value)
     return metric
