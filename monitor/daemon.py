@@ -68,11 +68,10 @@ class Daemon:
         self.sender = Sender(
             app.db,
             app.notifiers,
-            settings.alerts,
+            settings,
             app.owner,
             app.clock,
             lambda: rules.current if rules else None,
-            settings.targets,
         )
         self._host = socket.gethostname()
 
@@ -87,6 +86,8 @@ class Daemon:
         await asyncio.to_thread(store.sync_feeds, self.app.db, settings.feeds, now)
         await self._beat()
         await self.reap()
+        web_stop = asyncio.Event()
+        web = await self._dashboard(web_stop) if settings.web.in_daemon else None
         scheduler = self._scheduler(settings)
         scheduler.start()
         log.info(
@@ -98,15 +99,48 @@ class Daemon:
         finally:
             async with self._dispatching:  # no dispatch tick is half done
                 scheduler.shutdown(wait=False)
+            web_stop.set()  # the dashboard closes while the rest winds down
             sent, cancelled = await asyncio.gather(
                 self.sender.finish(SEND_GRACE), self.dispatcher.drain(STOP_GRACE)
             )
+            if web is not None:
+                await _closed(web)
             if cancelled:
                 log.info("cancelled in-flight polls", extra={"count": cancelled})
             if not sent:
                 log.warning("an alert was still being sent at shutdown; it keeps its lease")
             await asyncio.to_thread(self._release, release_deliveries=sent)
             log.info("daemon stopped", extra={"owner": self.app.owner})
+
+    async def _dashboard(self, stop: asyncio.Event) -> "asyncio.Task[None]":
+        """Serve the dashboard in this event loop until `stop` is set.
+
+        Raises:
+            ConfigError: it cannot listen where `web.listen` says (in use, or beyond
+                loopback without a write token).
+        """
+        from monitor.web import create_app, serve  # Starlette and uvicorn: only when asked
+
+        settings, rules = self.app.settings, self.app.rules
+        app = create_app(
+            settings,
+            self.app.db,
+            token=settings.web.token,
+            rules=lambda: rules.current if rules else None,
+        )
+        listening: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def ready(_host: str, _port: int) -> None:
+            if not listening.done():
+                listening.set_result(None)
+
+        task = asyncio.create_task(
+            serve(app, settings.web.host, settings.web.port, stop, ready=ready)
+        )
+        await asyncio.wait({task, listening}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # it could not listen: raise why
+        return task
 
     def _scheduler(self, settings: Settings) -> AsyncIOScheduler:
         logging.getLogger("apscheduler").addFilter(_SkippedRunFilter())
@@ -280,6 +314,13 @@ class Daemon:
             return
         if released:
             log.info("leases released", extra={"count": released})
+
+
+async def _closed(web: "asyncio.Task[None]") -> None:
+    try:
+        await asyncio.wait_for(web, STOP_GRACE)
+    except Exception:  # a dashboard that fails to close must not keep leases held
+        log.exception("the dashboard did not close cleanly")
 
 
 def retention_cutoffs(settings: Settings, now: datetime) -> store.Cutoffs:

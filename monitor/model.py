@@ -125,6 +125,7 @@ class Alert:
     sentence: str
     evidence: tuple[Evidence, ...]
     sources: int  # outlets that reported the story so far
+    match_id: int | None = None  # its page on the dashboard, when web.base_url is set
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,6 +120,7 @@ class WebSettings(_Strict):
     the variable holding the token that writes (feedback, retries) need."""
 
     listen: str = "127.0.0.1:8080"  # HOST:PORT; [::1]:8080 for IPv6
+    in_daemon: bool = False  # `monitor run` serves the dashboard too (and /healthz, /metrics)
     base_url: str | None = None  # its public root, e.g. https://monitor.example.org (alerts
     # link to matches there)
     token_env: str = "MONITOR_WEB_TOKEN"  # variable holding the write token (optional)

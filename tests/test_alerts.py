@@ -96,13 +96,7 @@ def poll_all(db: Database, settings: Settings, clock: Clock, rules_dir: Path = R
 def send(db: Database, settings: Settings, clock: Clock, rules_dir: Path = RULES_DIR) -> int:
     rules = RuleBook(rules_dir, rules_dir / "seeds", lambda: clock.now.date())
     sender = Sender(
-        db,
-        build_notifiers(settings.targets),
-        settings.alerts,
-        "test",
-        clock,
-        lambda: rules.current,
-        settings.targets,
+        db, build_notifiers(settings.targets), settings, "test", clock, lambda: rules.current
     )
     return asyncio.run(sender.send_due())
 
@@ -368,9 +362,7 @@ def test_a_digest_sends_one_message_grouped_by_rule(
         serve(feed_server, ("g3", "Betania buys Alphan missiles")),
     )
     poll_all(db, settings, clock)
-    sender = Sender(
-        db, build_notifiers(settings.targets), settings.alerts, "t", clock, targets=settings.targets
-    )
+    sender = Sender(db, build_notifiers(settings.targets), settings, "t", clock)
 
     immediate = asyncio.run(sender.send_due())
     count = asyncio.run(sender.send_digest("daily"))
@@ -575,9 +567,7 @@ def test_the_digest_email_text_part_has_each_link_and_rule_id(
         serve(feed_server, ("d1", SIGNAL)),
     )
     poll_all(db, settings, clock)
-    sender = Sender(
-        db, build_notifiers(settings.targets), settings.alerts, "t", clock, targets=settings.targets
-    )
+    sender = Sender(db, build_notifiers(settings.targets), settings, "t", clock)
 
     count = asyncio.run(sender.send_digest("daily"))
 

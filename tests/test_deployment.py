@@ -73,7 +73,8 @@ def test_compose_file_is_valid_and_wires_the_services() -> None:
     services = json.loads(result.stdout)["services"]
     monitor = services["monitor"]
     assert monitor["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert monitor["healthcheck"]["test"] == ["CMD", "monitor", "health"]
+    assert "/healthz" in " ".join(monitor["healthcheck"]["test"])
+    assert monitor["environment"]["MONITOR_WEB__IN_DAEMON"] == "true"
     assert "postgres:5432" in monitor["environment"]["MONITOR_DATABASE_URL"]
     mounts = {v["target"]: v for v in monitor["volumes"]}
     for target in ("/app/monitor.yaml", "/app/rules", "/app/seeds"):

@@ -17,13 +17,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
+import yaml
 
 from monitor import store
 from monitor.store import Database
 from tests.conftest import RULES_CONFIG, RULES_DIR, truncate
 from tests.feedserver import FeedServer
-from tests.receivers import SmtpServer, WebhookServer
+from tests.receivers import SmtpServer, WebhookServer, free_port
 from tests.test_daemon import STOP_LIMIT, wait_for
 
 
@@ -509,3 +511,48 @@ def test_a_reload_with_a_notify_typo_is_rejected_and_the_last_good_rules_stay(
     )
     assert "keeping the previous rules" in output
     assert code == 0 and len(hook.received) == 1
+
+
+# --- the dashboard inside the daemon -----------------------------------------------------------
+
+
+def test_the_daemon_serves_the_dashboard_and_healthz_and_links_alerts_to_it(
+    tmp_path: Path, feed_server: FeedServer, hook: WebhookServer
+) -> None:
+    # Given a daemon told to serve the dashboard, with a public address for alert links
+    port = free_port()
+    url = serve(feed_server, ("w1", "Alphaland ships artillery shells to Betania"))
+    path = config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'monitor.db'}",
+        f"web: {{in_daemon: true, listen: '127.0.0.1:{port}', base_url: 'https://desk.example.org'}}\n"
+        "targets:\n  - {name: desk, urls_env: HOOK}\n"
+        f'feeds:\n  - {{name: f, url: "{url}", interval: 1h}}\n',
+    )
+    daemon = Daemon(path, {"HOOK": hook.url()}, tmp_path / "daemon.log")
+    try:
+        # When it has polled and alerted
+        wait_for(lambda: len(hook.received) >= 1, timeout=30)
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        page = httpx.get(f"http://127.0.0.1:{port}/matches", timeout=5)
+        compose_check = _compose_healthcheck(port)
+    finally:
+        code, took = daemon.stop()
+    stopped_check = _compose_healthcheck(port)
+
+    # Then the dashboard answered from the daemon, and the alert links to the match's page
+    assert health.status_code == 200, health.text
+    assert page.status_code == 200 and "Alphaland ships artillery shells" in page.text
+    message = hook.received[0].json()["message"]
+    assert "https://desk.example.org/matches/1" in message
+    assert code == 0 and took < STOP_LIMIT
+    # and docker-compose.yml's healthcheck, run as written, tells a live daemon from none
+    assert (compose_check, stopped_check != 0) == (0, True)
+
+
+def _compose_healthcheck(port: int) -> int:
+    compose = yaml.safe_load((Path(__file__).parent.parent / "docker-compose.yml").read_text())
+    command = compose["services"]["monitor"]["healthcheck"]["test"]
+    assert command[:3] == ["CMD", "python", "-c"]
+    code = command[3].replace(":8080/", f":{port}/")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=20).returncode

@@ -12,7 +12,7 @@ from monitor.alerts.notify import Sent, build_notifiers
 from monitor.alerts.render import Message
 from monitor.alerts.sender import Sender
 from monitor.model import Notice
-from monitor.settings import AlertSettings, TargetConfig
+from monitor.settings import AlertSettings, Settings, TargetConfig
 from monitor.store import Database
 from tests.receivers import WebhookServer
 
@@ -52,7 +52,9 @@ def test_the_retry_counts_from_the_end_of_a_slow_attempt(db: Database) -> None:
     clock = Clock()
     store.enqueue_notice(db, "n1", "ops", notice(), START)
     target = SlowRefusal(clock, 100)
-    sender = Sender(db, {"ops": target}, AlertSettings(first_retry="30s"), "me", clock)
+    sender = Sender(
+        db, {"ops": target}, Settings(alerts=AlertSettings(first_retry="30s")), "me", clock
+    )
 
     asyncio.run(sender.send_due())
 
@@ -77,7 +79,7 @@ def test_an_attempt_is_recorded_even_when_its_coroutine_is_cancelled(db: Databas
         return original(message)
 
     slow.send = send_slowly  # type: ignore[method-assign]
-    sender = Sender(db, notifiers, AlertSettings(), "me", lambda: datetime.now(UTC))
+    sender = Sender(db, notifiers, Settings(), "me", lambda: datetime.now(UTC))
 
     async def cancel_midway() -> bool:
         task = asyncio.create_task(sender.send_due())
@@ -103,7 +105,7 @@ def test_a_notice_reaches_its_target_with_its_own_message(db: Database) -> None:
     store.enqueue_notice(db, "n1", "ops", notice(), START)
     notifiers = build_notifiers((TargetConfig(name="ops", urls=(hook.url(),)),))
     try:
-        sent = asyncio.run(Sender(db, notifiers, AlertSettings(), "me", Clock()).send_due())
+        sent = asyncio.run(Sender(db, notifiers, Settings(), "me", Clock()).send_due())
     finally:
         hook.stop()
 

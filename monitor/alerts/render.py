@@ -12,6 +12,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
+from monitor.alerts.links import match_url
 from monitor.model import LEVELS, Alert, Notice
 
 KINDS = ("slack", "email", "text")
@@ -27,7 +28,8 @@ class Message:
 class Renderer:
     """Loads the templates once; `render` is cheap."""
 
-    def __init__(self, templates_dir: Path | None = None) -> None:
+    def __init__(self, templates_dir: Path | None = None, base_url: str | None = None) -> None:
+        self._base_url = base_url  # the dashboard's public root: alerts link to their match
         loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
         self._env = Environment(
             loader=ChoiceLoader([*loaders, PackageLoader("monitor.alerts", "templates")]),
@@ -44,6 +46,11 @@ class Renderer:
             "segments": marked_segments(alert),
             "published": alert.published_at.strftime("%Y-%m-%d %H:%M UTC"),
             "why": ", ".join(dict.fromkeys(f"{e.text} ({e.ref})" for e in alert.evidence)),
+            "dashboard": (
+                match_url(self._base_url, alert.match_id)
+                if self._base_url and alert.match_id is not None
+                else None
+            ),
         }
         title = f"[{alert.level.upper()}] {alert.rule}: {alert.title}"
         if kind == "email":

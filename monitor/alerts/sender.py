@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import TypeVar
@@ -29,7 +29,7 @@ from monitor.alerts.render import Message, Renderer
 from monitor.backoff import backoff
 from monitor.engine.ruleset import Rule, RuleSet
 from monitor.model import Alert, Notice
-from monitor.settings import AlertSettings, TargetConfig
+from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +45,17 @@ class Sender:
         self,
         db: store.Database,
         notifiers: Mapping[str, Notifier],
-        settings: AlertSettings,
+        settings: Settings,
         owner: str,
         clock: Callable[[], datetime],
         rules: Callable[[], RuleSet | None] = lambda: None,
-        targets: Sequence[TargetConfig] = (),
     ) -> None:
-        self.db, self.notifiers, self.settings = db, notifiers, settings
+        """`settings` gives the retry policy (`alerts`), the targets' modes and quiet hours
+        (`targets`) and where alerts link to (`web.base_url`)."""
+        self.db, self.notifiers, self.settings = db, notifiers, settings.alerts
         self.owner, self.clock, self.rules = owner, clock, rules
-        self.targets = {t.name: t for t in targets}
-        self.renderer = Renderer(settings.templates_dir)
+        self.targets = {t.name: t for t in settings.targets}
+        self.renderer = Renderer(settings.alerts.templates_dir, settings.web.base_url)
         self._stopping = False
         self._inflight: asyncio.Future[int] | None = None
 

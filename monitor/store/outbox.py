@@ -324,4 +324,5 @@ def _alert(d: DeliveryRow, m: MatchRow, item: ItemRow, feed: str, story: StoryRo
         sentence=m.sentence,
         evidence=tuple(Evidence(**e) for e in m.evidence),  # type: ignore[arg-type]
         sources=len(story.feeds),
+        match_id=m.id,
     )
