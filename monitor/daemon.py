@@ -18,7 +18,6 @@ import os
 import signal
 import socket
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,14 +26,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor import __version__, store
-from monitor.alerts.health import health_changes
-from monitor.alerts.route import LOG_TARGET
+from monitor import __version__, store, upkeep
 from monitor.alerts.sender import Sender
 from monitor.app import App
 from monitor.dispatch import Dispatcher
 from monitor.errors import RuleError, StoreError
-from monitor.processes import process_alive
 from monitor.settings import Settings, TargetConfig
 from monitor.yamlpos import Loc
 
@@ -85,7 +81,7 @@ class Daemon:
         settings, now = self.app.settings, self.app.clock()
         await asyncio.to_thread(store.sync_feeds, self.app.db, settings.feeds, now)
         await self._beat()
-        await self.reap()
+        await upkeep.reap(self.app)
         web_stop = asyncio.Event()
         web = await self._dashboard(web_stop) if settings.web.in_daemon else None
         scheduler = self._scheduler(settings)
@@ -207,70 +203,17 @@ class Daemon:
     async def housekeeping(self) -> None:
         """Delete what has aged out (`retention:`)."""
         try:
-            pruned = await asyncio.to_thread(
-                store.prune, self.app.db, retention_cutoffs(self.app.settings, self.app.clock())
-            )
+            await upkeep.prune(self.app)
         except StoreError as exc:
             log.error("housekeeping failed", extra={"error": str(exc)})
-            return
-        if pruned.total:
-            log.info("pruned", extra=asdict(pruned))
 
     async def liveness(self) -> None:
         """Free dead daemons' leases; queue feed health notices."""
         try:
-            await self.reap()
-            await self.check_feeds()
+            await upkeep.reap(self.app)
+            await upkeep.check_feeds(self.app)
         except StoreError as exc:
             log.error("liveness check failed", extra={"error": str(exc)})
-
-    async def reap(self) -> list[str]:
-        """Free the leases of daemons that are certainly dead and forget them: on this host,
-        a PID that no longer runs (or is ours: a container restarts as PID 1); anywhere, a
-        heartbeat silent for longer than any lease. Returns their names."""
-        now, settings = self.app.clock(), self.app.settings
-        silent = 2 * max(settings.schedule.lease, settings.alerts.lease)
-        daemons = await asyncio.to_thread(store.list_daemons, self.app.db)
-        dead = [
-            d.owner
-            for d in daemons
-            if d.owner != self.app.owner
-            and (
-                now - d.heartbeat_at > silent
-                or (
-                    d.host == self._host
-                    and (d.pid == os.getpid() or not process_alive(d.pid, d.started_at))
-                )
-            )
-        ]
-        if dead:
-            feeds = await asyncio.to_thread(store.release_leases, self.app.db, *dead)
-            deliveries = await asyncio.to_thread(store.release_deliveries, self.app.db, dead)
-            await asyncio.to_thread(store.forget, self.app.db, *dead)
-            log.warning(
-                "freed the leases of dead daemons",
-                extra={"daemons": ", ".join(dead), "feeds": feeds, "deliveries": deliveries},
-            )
-        return dead
-
-    async def check_feeds(self) -> None:
-        """Queue a notice for each feed that went down (failing for `feed_health.after`, or
-        gone) or came back."""
-        settings, now = self.app.settings, self.app.clock()
-        targets = settings.feed_health.notify or (() if settings.targets else (LOG_TARGET,))
-        feeds = await asyncio.to_thread(store.feed_health, self.app.db)
-        for change in health_changes(feeds, now, settings.feed_health.after, targets):
-            await asyncio.to_thread(
-                store.file_feed_notices,
-                self.app.db,
-                change.feed_id,
-                change.alerted_at,
-                change.notices,
-                now,
-            )
-            title = change.notices[0].notice.title if change.notices else f"feed {change.feed_id}"
-            level = logging.WARNING if change.alerted_at else logging.INFO
-            log.log(level, "feed health", extra={"notice": title, "targets": len(targets)})
 
     async def reload_rules(self) -> None:
         """Swap in changed rule files if they are valid; otherwise log why and keep the old."""
@@ -321,17 +264,6 @@ async def _closed(web: "asyncio.Task[None]") -> None:
         await asyncio.wait_for(web, STOP_GRACE)
     except Exception:  # a dashboard that fails to close must not keep leases held
         log.exception("the dashboard did not close cleanly")
-
-
-def retention_cutoffs(settings: Settings, now: datetime) -> store.Cutoffs:
-    """What `retention:` says is old enough to go, at `now`."""
-    keep = settings.retention
-    return store.Cutoffs(
-        items=now - keep.items,
-        matches=now - keep.matches,
-        deliveries=now - keep.deliveries,
-        polls=now - keep.polls,
-    )
 
 
 def _liveness_every(settings: Settings) -> timedelta:

@@ -14,7 +14,7 @@ from typing import Any
 from monitor import store
 from monitor.app import open_app, utc_now
 from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db, open_rules
-from monitor.daemon import retention_cutoffs, run_until_signalled
+from monitor.daemon import run_until_signalled
 from monitor.dispatch import Dispatcher
 from monitor.engine.loader import load_ruleset
 from monitor.engine.rulebook import RuleBook
@@ -22,6 +22,7 @@ from monitor.errors import RuleError
 from monitor.model import PollReport
 from monitor.redact import redact_url
 from monitor.settings import FeedConfig, Settings
+from monitor.upkeep import retention_cutoffs
 
 
 def add_commands(commands: Any) -> None:
