@@ -468,3 +468,19 @@ def test_long_summary_gives_a_shortened_title() -> None:
     assert item.title.endswith("…")
     assert summary.startswith(item.title.removesuffix("…"))
     assert item.summary == summary
+
+
+def test_the_unprintable_class_is_exactly_control_surrogate_and_private_use_but_space() -> None:
+    import sys
+    import unicodedata
+
+    from monitor.ingest.normalize import _UNPRINTABLE
+
+    wrong = [
+        code
+        for code in range(sys.maxunicode + 1)
+        if bool(_UNPRINTABLE.match(chr(code)))
+        != (unicodedata.category(chr(code)) in ("Cc", "Cs", "Co") and not chr(code).isspace())
+    ]
+
+    assert wrong == []

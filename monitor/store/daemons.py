@@ -47,7 +47,7 @@ class DaemonView:
 
 
 def list_daemons(db: Database) -> list[DaemonView]:
-    with db.session() as session:
+    with db.reading() as session:
         return [
             DaemonView(r.owner, r.host, r.pid, r.version, r.started_at, r.heartbeat_at)
             for r in session.exec(select(DaemonRow).order_by(col(DaemonRow.started_at)))
@@ -63,7 +63,7 @@ def forget(db: Database, *owners: str) -> None:
 def check_health(db: Database, now: datetime, stale_after: timedelta) -> Health:
     """Healthy when a daemon beat within `stale_after`, no active feed is overdue by more
     than `stale_after`, and not every polled feed is failing."""
-    with db.session() as session:
+    with db.reading() as session:
         beats = session.exec(select(DaemonRow)).all()
         feeds = session.exec(select(FeedRow).where(col(FeedRow.active))).all()
     alive = tuple(b.owner for b in beats if now - b.heartbeat_at <= stale_after)

@@ -119,7 +119,7 @@ def match_page(
 ) -> Page[MatchView]:
     """Up to `limit` matches with id below `before`, newest first."""
     query = match_page_query(filters, before, limit)
-    with db.session() as session:
+    with db.reading() as session:
         rows = [_match_view(row) for row in session.execute(query)]
     more = len(rows) > limit
     return Page(tuple(rows[:limit]), rows[limit - 1].id if more else None)
@@ -136,7 +136,7 @@ def match_page_query(filters: MatchFilter, before: int | None, limit: int) -> An
 def match_detail(db: Database, match_id: int) -> MatchDetail | None:
     """A match with its item, story, deliveries and mark; None when there is no such match."""
     query = _match_query().add_columns(ItemRow.summary, ItemRow.author)
-    with db.session() as session:
+    with db.reading() as session:
         row = session.execute(query.where(col(MatchRow.id) == match_id)).first()
     if row is None:
         return None
@@ -163,7 +163,7 @@ def story_detail(db: Database, story_id: int) -> StoryView | None:
         .order_by(col(ItemRow.published_at), col(MatchRow.id))
         .limit(500)
     )
-    with db.session() as session:
+    with db.reading() as session:
         story = session.get(StoryRow, story_id)
         if story is None:
             return None
@@ -182,7 +182,7 @@ def story_detail(db: Database, story_id: int) -> StoryView | None:
 def daily_counts(db: Database, first: date, last: date) -> list[DayCount]:
     """Matches per rule and UTC day, from day `first` to day `last` (both included); days
     without matches are absent."""
-    with db.session() as session:
+    with db.reading() as session:
         return [
             DayCount(rule, value if isinstance(value, date) else date.fromisoformat(str(value)), n)
             for rule, value, n in session.execute(daily_counts_query(db, first, last))
@@ -206,7 +206,7 @@ def daily_counts_query(db: Database, first: date, last: date) -> Any:
 def feed_lines(db: Database) -> list[FeedLine]:
     """Every active feed's state, without counting its items (cheap at any size)."""
     query = select(FeedRow).where(col(FeedRow.active)).order_by(col(FeedRow.name))
-    with db.session() as session:
+    with db.reading() as session:
         return [
             FeedLine(
                 name=f.name,

@@ -63,7 +63,7 @@ def delivery_page(
     if before is not None:
         query = query.where(col(DeliveryRow.id) < before)
     query = query.order_by(col(DeliveryRow.id).desc()).limit(limit + 1)
-    with db.session() as session:
+    with db.reading() as session:
         rows = session.exec(query).all()
         ids = [d.id for d, _ in rows[:limit]]
         tries: dict[int, list[AttemptView]] = {}
@@ -95,7 +95,7 @@ def delivery_page(
 
 def delivery_status(db: Database, delivery_id: int) -> str | None:
     """The status of one delivery; None when there is no such delivery."""
-    with db.session() as session:
+    with db.reading() as session:
         row = session.get(DeliveryRow, delivery_id)
         return row.status if row is not None else None
 
@@ -103,5 +103,5 @@ def delivery_status(db: Database, delivery_id: int) -> str | None:
 def delivery_counts(db: Database) -> dict[str, int]:
     """Deliveries per status (pending, sent, dead, silenced, suppressed)."""
     query = select(DeliveryRow.status, func.count()).group_by(col(DeliveryRow.status))
-    with db.session() as session:
+    with db.reading() as session:
         return {status: int(n) for status, n in session.exec(query)}

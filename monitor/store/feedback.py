@@ -108,7 +108,7 @@ def feedback_for(db: Database, match_ids: Iterable[int]) -> dict[int, Feedback]:
     """The marks on `match_ids` (unmarked ones are absent)."""
     ids = list(dict.fromkeys(match_ids))
     found: dict[int, Feedback] = {}
-    with db.session() as session:
+    with db.reading() as session:
         for start in range(0, len(ids), 500):
             query = select(FeedbackRow).where(
                 col(FeedbackRow.match_id).in_(ids[start : start + 500])
@@ -137,7 +137,7 @@ def rule_precision(db: Database, rules: Sequence[str] | None = None) -> dict[str
     )
     if rules is not None:
         query = query.where(col(FeedbackRow.rule_id).in_(list(rules)))
-    with db.session() as session:
+    with db.reading() as session:
         rows = sorted(session.execute(query), key=lambda r: (r[5], r[0], r[1]))
     overall: dict[str, Tally] = defaultdict(Tally)
     versions: dict[str, dict[str, Tally]] = defaultdict(dict)
@@ -170,7 +170,7 @@ def marked_items(db: Database, since: datetime | None = None) -> list[Marked]:
     )
     if since is not None:
         query = query.where(col(ItemRow.published_at) >= since)
-    with db.session() as session:
+    with db.reading() as session:
         rows = session.exec(query.order_by(col(ItemRow.published_at), col(FeedbackRow.id))).all()
         return [
             Marked(

@@ -195,7 +195,7 @@ def list_feeds(db: Database, *, include_inactive: bool = False) -> list[FeedView
     query = select(FeedRow, counts.c.n).outerjoin(counts, counts.c.feed_id == FeedRow.id)
     if not include_inactive:
         query = query.where(col(FeedRow.active))
-    with db.session() as session:
+    with db.reading() as session:
         rows = session.exec(query.order_by(col(FeedRow.name))).all()
         return [_view(row, n or 0) for row, n in rows]
 

@@ -46,7 +46,7 @@ def feed_health(db: Database) -> list[FeedHealth]:
         col(FeedRow.active),
         or_(col(FeedRow.failing_since).is_not(None), col(FeedRow.health_alerted_at).is_not(None)),
     )
-    with db.session() as session:
+    with db.reading() as session:
         return [
             FeedHealth(
                 feed_id=row.id or 0,

@@ -26,7 +26,7 @@ def recorded_items(db: Database, since: datetime | None = None) -> list[Recorded
     if since is not None:
         query = query.where(col(ItemRow.published_at) >= since)
     query = query.order_by(col(ItemRow.published_at), col(ItemRow.id))
-    with db.session() as session:
+    with db.reading() as session:
         rows = session.exec(query).all()
         ids = [row.id for row, _ in rows]
         found: dict[int, dict[str, str]] = {}
@@ -67,7 +67,7 @@ def recent_matches(db: Database, limit: int, rule: str | None = None) -> list[St
     if rule is not None:
         query = query.where(MatchRow.rule_id == rule)
     query = query.order_by(col(MatchRow.matched_at).desc(), col(MatchRow.id).desc()).limit(limit)
-    with db.session() as session:
+    with db.reading() as session:
         return [
             StoredMatch(
                 rule=m.rule_id,

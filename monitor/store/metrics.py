@@ -40,7 +40,7 @@ def scrape_numbers(db: Database, since: datetime, bounds_ms: Sequence[int]) -> N
     `bounds_ms` (ascending, cumulative as Prometheus histograms are)."""
     recent = col(PollRow.started_at) >= since
     buckets = [func.sum(case((col(PollRow.duration_ms) <= b, 1), else_=0)) for b in bounds_ms]
-    with db.session() as session:
+    with db.reading() as session:
         polls = session.exec(
             select(PollRow.outcome, func.count()).where(recent).group_by(col(PollRow.outcome))
         ).all()

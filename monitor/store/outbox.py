@@ -186,7 +186,7 @@ def mark(
 
 def sent_since(db: Database, rule: str, target: str, since: datetime) -> bool:
     """Whether an alert of `rule` reached `target` after `since` (the re-alert window)."""
-    with db.session() as session:
+    with db.reading() as session:
         found = session.exec(
             select(DeliveryRow.id)
             .where(
@@ -213,7 +213,7 @@ def list_deliveries(
     if target is not None:
         query = query.where(DeliveryRow.target == target)
     query = query.order_by(col(DeliveryRow.id).desc()).limit(limit)
-    with db.session() as session:
+    with db.reading() as session:
         return [
             DeliveryView(
                 id=d.id or 0,
@@ -259,7 +259,7 @@ def add_silence(db: Database, rule: str | None, until: datetime, reason: str, no
 
 
 def active_silences(db: Database, now: datetime) -> list[Silence]:
-    with db.session() as session:
+    with db.reading() as session:
         rows = session.exec(select(SilenceRow).where(col(SilenceRow.until) > now))
         return [Silence(r.id or 0, r.rule_id, r.until, r.reason) for r in rows]
 

@@ -207,7 +207,7 @@ def recent_items(db: Database, limit: int, feed: str | None = None) -> list[Stor
     if feed is not None:
         query = query.where(FeedRow.name == feed)
     query = query.order_by(col(ItemRow.published_at).desc(), col(ItemRow.id).desc()).limit(limit)
-    with db.session() as session:
+    with db.reading() as session:
         return [
             StoredItem(
                 feed=name,

@@ -66,7 +66,7 @@ class Pruned:
 def prune(db: Database, cutoffs: Cutoffs, *, dry_run: bool = False) -> Pruned:
     """Delete (or with `dry_run`, count) what has aged out past `cutoffs`."""
     if dry_run:
-        with db.session() as session:
+        with db.reading() as session:
             return Pruned(
                 items=_count(session, _plain_items(cutoffs)),
                 matches=_count(session, _old_matches(cutoffs)),
