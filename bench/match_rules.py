@@ -6,6 +6,13 @@ item once and evaluates only the rules whose actors were found. The naive loop c
 rule, one word-boundary regex per actor and per vocabulary set (plain `re`) and runs them all
 on every item.
 
+The seed rules are also timed on items in each lemmatised language (pl, de, uk, ru, fr, es),
+with the language given (as a feed would) and detected; before them, the first use of the
+rule set (its inline examples: the six dictionaries and the language model are opened) with
+the process's memory, and the two steps monitor does its own way, each next to the library's
+or the obvious way in the same run: opening the six dictionaries (simplemma's own reader
+decodes every record in Python) and case folding (a character at a time).
+
     .venv/bin/python bench/match_rules.py [--items 10000]
 """
 
@@ -23,8 +30,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from monitor.engine import lexicon  # noqa: E402
 from monitor.engine.loader import load_ruleset  # noqa: E402
-from monitor.engine.match import match_item  # noqa: E402
+from monitor.engine.match import match_item, verify_examples  # noqa: E402
 from monitor.engine.ruleset import RuleSet  # noqa: E402
 from monitor.model import Item  # noqa: E402
 
@@ -34,8 +42,8 @@ FILLER = (
     "security council agency press statement border trade talks visit meeting leaders"
 ).split()
 SYLLABLES = "ka lo mi ne ru sa ta vo zu ri pe no da fi gu".split()
-# Inflected news words for the lemmatised rows (Polish, German, Ukrainian); like FILLER, no
-# state is named, so the rows time the scan (lemmas, detection), not rule evaluation.
+# Inflected news words for the lemmatised rows; like FILLER, no state is named, so the rows
+# time the scan (lemmas, detection), not rule evaluation.
 FILLER_LEMMA = {
     "pl": "w i na z się że do nie to jest rząd ministra rozmowy spotkaniu kraju władze według "
     "sprawie granicy bezpieczeństwa wojska prezydenta rokiem".split(),
@@ -43,6 +51,12 @@ FILLER_LEMMA = {
     "Ministers Gespräche Treffen Landes Behörden Grenze Sicherheit".split(),
     "uk": "і в на з що не до це є уряд міністра переговори зустрічі країни влади за "
     "кордону безпеки військ президента".split(),
+    "ru": "и в на с что не по это о к правительство министра переговоры встречи страны "
+    "властей границы безопасности войск президента заявил".split(),
+    "fr": "le la les de des du et en un une pour dans sur gouvernement ministre "
+    "négociations rencontre pays autorités frontière sécurité troupes président".split(),
+    "es": "el la los las de del y en un una para por con gobierno ministro negociaciones "
+    "reunión país autoridades frontera seguridad tropas presidente".split(),
 }
 
 
@@ -93,11 +107,13 @@ def generated_rules(folder: Path, count: int, rng: random.Random) -> list[dict[s
     return rules
 
 
-def make_lemma_items(count: int, rng: random.Random, detect: bool) -> list[Item]:
-    """News-like items in Polish, German and Ukrainian, matched with lemmas; the language is
-    given (as a feed would) or, with `detect`, left for the engine to find."""
+def make_lemma_items(
+    count: int, rng: random.Random, detect: bool, languages: list[str] | None = None
+) -> list[Item]:
+    """News-like items in the lemmatised languages (all, or `languages`, in turn); the
+    language is given (as a feed would) or, with `detect`, left for the engine to find."""
     items = []
-    languages = sorted(FILLER_LEMMA)
+    languages = languages or sorted(FILLER_LEMMA)
     for i in range(count):
         language = languages[i % len(languages)]
         text = " ".join(rng.choice(FILLER_LEMMA[language]) for _ in range(110))
@@ -174,38 +190,101 @@ def time_naive(rules: list[dict[str, object]], items: list[Item]) -> tuple[float
     return time.perf_counter() - began, fired
 
 
+def rss_mb() -> float:
+    """This process's resident memory now (Linux; 0 elsewhere)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0.0
+    return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+
+def time_dictionaries() -> tuple[float, float]:
+    """Opening the six dictionaries: monitor's index, then simplemma's own reader."""
+    from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamMap
+
+    from monitor.engine import lemma
+
+    began = time.perf_counter()
+    for language in LEMMATISED:
+        lemma._Dictionaries()._get_dictionary_uncached(language)
+    ours = time.perf_counter() - began
+    began = time.perf_counter()
+    for language in LEMMATISED:
+        StreamMap(language)
+    return ours, time.perf_counter() - began
+
+
+def time_folding(texts: list[str]) -> tuple[float, float]:
+    """Folding item texts with offsets: monitor's, then one character at a time."""
+    began = time.perf_counter()
+    for text in texts:
+        lexicon._fold_with_offsets(text)
+    ours = time.perf_counter() - began
+    began = time.perf_counter()
+    for text in texts:
+        pieces = [lexicon._fold_char(ch) for ch in text]
+        "".join(pieces)
+        [at for at, piece in enumerate(pieces) for _ in piece]
+    return ours, time.perf_counter() - began
+
+
+LEMMATISED = ["pl", "de", "uk", "ru", "fr", "es"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
     args = parser.parse_args()
     rng = random.Random(7)
     print(f"{args.items} items of ~800 characters, one process, 2-core machine\n")
+    seed_items = make_items(args.items, [], rng)
+    before = rss_mb()
+    began = time.perf_counter()
+    seed_rules = load_ruleset(ROOT / "rules", ROOT / "seeds")
+    build = time.perf_counter() - began
+    built = rss_mb()
+    began = time.perf_counter()
+    problems = verify_examples(seed_rules, datetime.now(UTC).date())
+    examples = time.perf_counter() - began
+    assert not problems, problems
+    print(
+        f"seed rules: build {build * 1000:.0f} ms, inline examples {examples * 1000:.0f} ms"
+        f" (opens the dictionaries and the language model); RSS {before:.0f} MB before,"
+        f" {built:.0f} MB built, {rss_mb():.0f} MB after the examples\n"
+    )
+    print("| step | monitor | naive | |")
+    print("|---|---|---|---|")
+    ours, theirs = time_dictionaries()
+    print(
+        f"| open the 6 dictionaries | {ours:.2f} s | {theirs:.2f} s (simplemma's reader)"
+        f" | {theirs / ours:.1f}x |"
+    )
+    texts = [f"{i.title}\n{i.summary}" for i in make_lemma_items(3000, rng, detect=False)]
+    ours, theirs = time_folding(texts)
+    print(
+        f"| fold 3,000 texts with offsets | {ours * 1000:.0f} ms | {theirs * 1000:.0f} ms"
+        f" (a character at a time) | {theirs / ours:.1f}x |\n"
+    )
     print(
         "| rules | monitor: build | monitor: match | items/s | naive loop | items/s |"
         " matches (monitor / naive) |"
     )
     print("|---|---|---|---|---|---|---|")
-    seed_items = make_items(args.items, [], rng)
-    began = time.perf_counter()
-    seed_rules = load_ruleset(ROOT / "rules", ROOT / "seeds")
-    build = time.perf_counter() - began
     took, fired = time_monitor(seed_rules, seed_items)
     print(
-        f"| seed ({len(seed_rules.rules)}) | {build * 1000:.0f} ms | {took:.2f} s |"
+        f"| seed ({len(seed_rules.rules)}), en | {build * 1000:.0f} ms | {took:.2f} s |"
         f" {args.items / took:,.0f} | – | – | {fired} / – |"
     )
-    # lemmatised rows: the first item of each language opens its dictionary (timed apart)
-    began = time.perf_counter()
-    time_monitor(seed_rules, make_lemma_items(len(FILLER_LEMMA), rng, detect=True))
-    warm = time.perf_counter() - began
-    for detect in (False, True):
-        items = make_lemma_items(args.items, rng, detect)
-        took, fired = time_monitor(seed_rules, items)
-        label = "pl/de/uk, detected" if detect else "pl/de/uk, lemmas"
-        print(
-            f"| seed, {label} | (first use {warm:.1f} s) | {took:.2f} s |"
-            f" {args.items / took:,.0f} | – | – | {fired} / – |"
-        )
+    for language in LEMMATISED:
+        for detect in (False, True):
+            items = make_lemma_items(args.items, rng, detect, [language])
+            took, fired = time_monitor(seed_rules, items)
+            label = "detected" if detect else "given"
+            print(
+                f"| seed, {language} ({label}) | | {took:.2f} s |"
+                f" {args.items / took:,.0f} | – | – | {fired} / – |"
+            )
     base = 0.0
     for count in (10, 100, 1000):
         with tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,11 @@ and PostgreSQL's CPU are not in it).
 
     .venv/bin/python bench/poll_cycle.py --feeds 1000 --items 30
         [--backend sqlite|postgres|both] [--rules rules|none] [--prefill 1000000]
-        [--repeat 2] [--no-naive]
+        [--repeat 2] [--no-naive] [--tick 5] [--profile PATH]
+
+`--tick S` fills free workers only every S seconds, as the daemon's dispatch tick does;
+`--profile PATH` runs monitor under py-spy (the `bench` extra) and prints where its CPU
+went, by stage and by function. bench/README.md has the numbers and how to read them.
 
 PostgreSQL: postgresql://postgres@127.0.0.1:5432/postgres (trust auth; a fresh database per
 run, dropped afterwards; skipped with a message when no server answers). `--prefill N`
@@ -526,45 +530,104 @@ def spawn(kind: str, spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     if process.returncode != 0:
         tail = log_path.read_text(errors="replace")[-3000:]
         raise SystemExit(f"{kind} failed (exit {process.returncode}):\n{tail}")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    last = [line for line in out.decode().splitlines() if line.startswith("{")][-1]
+    result: dict[str, Any] = json.loads(last)  # py-spy, when used, writes lines of its own
     errors = sum(1 for line in log_path.open(errors="replace") if "poll failed" in line)
     return result | memory | {"log_errors": errors}
 
 
 STARTUP_FRAMES = ("RuleBook.__init__", "Database.upgrade", "_find_and_load")
+# frames that only carry work to where it is done (threads, pools, the event loop, this file)
+PLUMBING = (
+    "threading.py", "concurrent/futures/", "multiprocessing/", "pebble/", "asyncio/",
+    "<string>", "poll_cycle.py", "selectors.py", "",
+)  # fmt: skip
 
 
 def print_profile(path: str, top: int = 15) -> None:
     """The functions with the most samples in their stacks (cumulative) and at the top of
-    them (self), from py-spy's raw output; start-up stacks (rules, migrations, imports)
-    are left out and counted apart."""
+    them (self), from py-spy's raw output, without the plumbing frames; start-up stacks
+    (rules, migrations, imports) are left out and counted apart."""
     cumulative: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    processes: Counter[str] = Counter()
+    stages: Counter[str] = Counter()
     total = startup = 0
     for line in Path(path).read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
         if not samples.isdigit():
             continue
-        frames = [f.split(" (", 1)[0] + " (" + _file(f) + ")" for f in stack.split(";")]
+        frames = [_frame(f) for f in stack.split(";")]
         if any(f.startswith(STARTUP_FRAMES) for f in frames):
             startup += int(samples)
             continue
         total += int(samples)
+        reader = "[reader process]" in frames
+        processes["reader processes" if reader else "main process"] += int(samples)
         for name in set(frames):
             cumulative[name] += int(samples)
         own[frames[-1]] += int(samples)
+        stages[stage_of(frames)] += int(samples)
     print(
-        f"\n#### py-spy profile of the monitor run ({total:,} samples at 50/s over the"
-        f" processes, without {startup:,} start-up samples)\n"
+        f"\n#### py-spy profile of the monitor run: {total:,} CPU samples over its processes"
+        f" ({startup:,} start-up samples left out)\n"
     )
-    print("| function | cumulative | self |")
+    print(", ".join(f"{name}: {100 * n / total:.0f} %" for name, n in processes.most_common()))
+    print("\n| stage | share of CPU samples |")
+    print("|---|---|")
+    for stage, n in stages.most_common():
+        print(f"| {stage} | {100 * n / total:.1f} % |")
+    print("\n| function | cumulative | self |")
     print("|---|---|---|")
-    for name, n in cumulative.most_common(top + 10):
+    shown = [(n, c) for n, c in cumulative.most_common() if not _plumbing(n)][:top]
+    for name, n in shown:
         print(f"| `{name}` | {100 * n / total:.1f} % | {100 * own[name] / total:.1f} % |")
     print("\n| top self (leaf) functions | share |")
     print("|---|---|")
     for name, n in own.most_common(top):
         print(f"| `{name}` | {100 * n / total:.1f} % |")
+
+
+# (stage, a function in the stack): the first that matches names the stage of a sample
+STAGES = (
+    ("parse (feedparser)", "parse_feed ("),
+    ("normalize: html_to_text", "html_to_text ("),
+    ("normalize: the rest", "normalize_entry ("),
+    ("match: language of the item", "Languages.of_item ("),
+    ("match: dictionary scan (Aho–Corasick, fold, lemmas)", "Lexicon.scan ("),
+    ("match: sentences", "split_sentences ("),
+    ("match: rule evaluation", "_evaluate ("),
+    ("match: the rest", "match_item ("),
+    ("store: stories", "assign_story ("),
+    ("store: stories", "file_stories ("),
+    ("store: items", "_insert_items ("),
+    ("store: matches and outbox", "_insert_matches ("),
+    ("store: the rest (feed row, poll row, commit)", "save_poll ("),
+    ("fetch (httpx)", "Fetcher.fetch ("),
+    ("reader pool: hand-over (pickling, pipes)", "[reader process]"),
+    ("lease feeds", "claim_due_feeds ("),
+    ("read pool: schedule and wait", "ReadPool.read ("),
+    ("logging", "logging/"),
+)
+
+
+def stage_of(frames: list[str]) -> str:
+    joined = ";".join(frames)
+    for stage, marker in STAGES:
+        if marker in joined:
+            return stage
+    return "event loop, threads, other"
+
+
+def _plumbing(name: str) -> bool:
+    file = name.rsplit(" (", 1)[-1].rstrip(")")
+    return name.startswith("[") or any(file.startswith(p) for p in PLUMBING if p) or not file
+
+
+def _frame(frame: str) -> str:
+    if frame.startswith("process "):  # py-spy --subprocesses: the process is the root frame
+        return "[reader process]" if "forkserver" in frame else "[main process]"
+    return frame.split(" (", 1)[0] + " (" + _file(frame) + ")"
 
 
 def _file(frame: str) -> str:

@@ -58,7 +58,12 @@ class Daemon:
     def __init__(self, app: App) -> None:
         self.app = app
         settings = app.settings
-        self.dispatcher = Dispatcher(app, {feed.name: feed for feed in settings.feeds})
+        # a worker freed by a finished poll is filled at once, not on the next tick: at 1,000
+        # feeds, waiting for the tick capped a cycle at `workers` feeds per tick
+        self._freed = asyncio.Event()
+        self.dispatcher = Dispatcher(
+            app, {feed.name: feed for feed in settings.feeds}, on_free=self._freed.set
+        )
         self._dispatching = asyncio.Lock()
         rules = app.rules
         self.sender = Sender(
@@ -86,6 +91,7 @@ class Daemon:
         web = await self._dashboard(web_stop) if settings.web.in_daemon else None
         scheduler = self._scheduler(settings)
         scheduler.start()
+        refilling = asyncio.create_task(self.refill(stop), name="refill")
         log.info(
             "daemon started",
             extra={"owner": self.app.owner, "feeds": len(settings.feeds)},
@@ -95,6 +101,8 @@ class Daemon:
         finally:
             async with self._dispatching:  # no dispatch tick is half done
                 scheduler.shutdown(wait=False)
+                self._freed.set()  # lets the refill loop see `stop`
+                refilling.cancel()
             web_stop.set()  # the dashboard closes while the rest winds down
             sent, cancelled = await asyncio.gather(
                 self.sender.finish(SEND_GRACE), self.dispatcher.drain(STOP_GRACE)
@@ -175,13 +183,30 @@ class Daemon:
         return scheduler
 
     async def dispatch(self) -> None:
-        """Lease as many due feeds as there are free workers and start polling them."""
+        """Beat, then lease as many due feeds as there are free workers and poll them."""
+        await self._beat_safely()
+        await self._fill()
+
+    async def refill(self, stop: asyncio.Event) -> None:
+        """Fill each worker a finished poll frees, until `stop` is set."""
+        while not stop.is_set():
+            await self._freed.wait()
+            self._freed.clear()
+            if not stop.is_set():
+                await self._fill()
+
+    async def _fill(self) -> None:
         async with self._dispatching:
             try:
-                await self._beat()
                 await self.dispatcher.fill()
             except StoreError as exc:
                 log.error("dispatch failed", extra={"error": str(exc)})
+
+    async def _beat_safely(self) -> None:
+        try:
+            await self._beat()
+        except StoreError as exc:
+            log.error("heartbeat failed", extra={"error": str(exc)})
 
     async def deliver(self) -> None:
         """Send the alerts that are due."""
@@ -208,10 +233,11 @@ class Daemon:
             log.error("housekeeping failed", extra={"error": str(exc)})
 
     async def liveness(self) -> None:
-        """Free dead daemons' leases; queue feed health notices."""
+        """Free dead daemons' leases; queue feed health and spike notices."""
         try:
             await upkeep.reap(self.app)
             await upkeep.check_feeds(self.app)
+            await upkeep.check_spikes(self.app)
         except StoreError as exc:
             log.error("liveness check failed", extra={"error": str(exc)})
 

@@ -9,7 +9,7 @@ other hosts.
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from monitor import store
 from monitor.app import App
@@ -26,8 +26,15 @@ CANCEL_GRACE = 2.0  # seconds cancelled polls get to unwind
 class Dispatcher:
     """Polls in flight, by host."""
 
-    def __init__(self, app: App, feeds: Mapping[str, FeedConfig]) -> None:
-        self.app, self.feeds = app, feeds
+    def __init__(
+        self,
+        app: App,
+        feeds: Mapping[str, FeedConfig],
+        on_free: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`on_free` is called each time a poll ends and frees a worker (the daemon fills
+        it at once rather than on its next tick)."""
+        self.app, self.feeds, self._on_free = app, feeds, on_free
         self._inflight: dict[asyncio.Task[PollReport | None], str] = {}
 
     @property
@@ -91,3 +98,4 @@ class Dispatcher:
 
     def _done(self, task: "asyncio.Task[PollReport | None]") -> None:
         self._inflight.pop(task, None)
+        self._on_free()

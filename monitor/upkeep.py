@@ -1,18 +1,22 @@
 """Upkeep the daemon does on a timer, besides polling and sending: freeing the leases of
-daemons that died, feed health notices, and deleting what has aged out. Each job is a
+daemons that died, feed health notices, spike notices, and deleting what has aged out. Each job is a
 function of the `App`, so tests and commands can run one on its own."""
 
 import asyncio
 import logging
 import os
 import socket
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from monitor import store
 from monitor.alerts.health import health_changes
-from monitor.alerts.route import LOG_TARGET
+from monitor.alerts.route import LOG_TARGET, route
 from monitor.app import App
+from monitor.engine.watches import Watch
+from monitor.model import Notice
 from monitor.processes import process_alive
 from monitor.settings import Settings
 
@@ -59,6 +63,56 @@ async def check_feeds(app: App) -> None:
         title = change.notices[0].notice.title if change.notices else f"feed {change.feed_id}"
         level = logging.WARNING if change.alerted_at else logging.INFO
         log.log(level, "feed health", extra={"notice": title, "targets": len(targets)})
+
+
+async def check_spikes(app: App) -> int:
+    """Queue a notice for each spike rule whose series is far above its baseline today (UTC
+    days), once per rule, day and target. Returns how many notices were new."""
+    ruleset = app.rules.current if app.rules else None
+    if ruleset is None or not ruleset.watches:
+        return 0
+    now = app.clock()
+    today = now.date()
+    first = today - timedelta(days=max(w.baseline for w in ruleset.watches))
+    counted: Counter[tuple[str, date]] = Counter()
+    for row in await asyncio.to_thread(store.daily_counts, app.db, first, today):
+        counted[row.rule, row.day] = row.count
+    queued = 0
+    for watch in ruleset.watches:
+        rules = (
+            [watch.rule]
+            if watch.rule is not None
+            else [r.id for r in ruleset.rules if {r.a, r.b} == set(watch.dyad or ())]
+        )
+        days = [today - timedelta(days=n) for n in range(watch.baseline, -1, -1)]
+        series = [sum(counted[rule, day] for rule in rules) for day in days]
+        notice = spike_notice(watch, series, app.settings.web.base_url)
+        if notice is None:
+            continue
+        for target in route(watch, app.settings.targets):
+            key = f"spike:{watch.id}:{today.isoformat()}:{target}"
+            if await asyncio.to_thread(store.enqueue_notice, app.db, key, target, notice, now):
+                queued += 1
+                log.warning(
+                    "spike", extra={"rule": watch.id, "today": series[-1], "target": target}
+                )
+    return queued
+
+
+def spike_notice(watch: Watch, series: Sequence[int], base_url: str | None) -> Notice | None:
+    """The notice for `watch` when the last day of `series` (oldest first) is a spike."""
+    today, history = series[-1], series[:-1]
+    spike = watch.spike(today, history)
+    if spike is None:
+        return None
+    lines = (
+        f"{today} matches of {watch.watched} today (UTC), against {spike.baseline:.1f} a day "
+        f"over the {len(history)} days before: {spike.ratio:.1f}× (p = {spike.p_value:.1g}).",
+        "Matches per day, last 14 days: " + " ".join(str(n) for n in series[-14:]),
+        f"Rule: {watch.title} ({watch.id})",
+    )
+    link = f"{base_url.rstrip('/')}/rules" if base_url else None
+    return Notice(0, "", "spike", watch.level, f"spike in {watch.watched}", lines, link)
 
 
 async def prune(app: App) -> store.Pruned:

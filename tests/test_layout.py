@@ -42,6 +42,7 @@ HOMES: dict[str, tuple[str, ...]] = {
     "ahocorasick": ("engine/lexicon.py",),
     "re2": ("engine/condition.py",),
     "simplemma": ("engine/lemma.py",),
+    "numpy": ("engine/frontcode.py",),
     "py3langid": ("engine/language.py",),
     "babel": ("engine/cldr.py",),
     "apprise": ("alerts/notify.py",),

@@ -556,3 +556,33 @@ def _compose_healthcheck(port: int) -> int:
     assert command[:3] == ["CMD", "python", "-c"]
     code = command[3].replace(":8080/", f":{port}/")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=20).returncode
+
+
+def test_a_worker_freed_by_a_poll_is_filled_at_once_not_on_the_next_tick(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # Given twenty quick feeds, two workers and a slow 30 s dispatch tick
+    urls = [serve(feed_server, (f"t{i}", "News")) for i in range(20)]
+    feeds = "".join(
+        f'  - {{name: f{i}, url: "{url}", interval: 1h}}\n' for i, url in enumerate(urls)
+    )
+    path = tmp_path / "monitor.yaml"
+    path.write_text(
+        f'database_url: "sqlite:///{tmp_path / "m.db"}"\n{RULES_CONFIG}'
+        "schedule: {tick: 30s}\nhttp: {workers: 2, per_host: 2}\n"
+        f"feeds:\n{feeds}",
+        encoding="utf-8",
+    )
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    daemon = Daemon(path, {}, tmp_path / "daemon.log")
+    try:
+        # When it starts, then every feed is polled long before a second tick could come
+        wait_for(lambda: db.is_current() and bool(store.list_daemons(db)), timeout=30)
+        began = time.monotonic()
+        wait_for(lambda: all(_status(db, f"f{i}") == "ok" for i in range(20)), timeout=25)
+        took = time.monotonic() - began
+    finally:
+        daemon.stop()
+        db.dispose()
+
+    assert took < 20, took

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.alerts.spikes import detect_spikes, judge, poisson_tail
+from monitor.spikes import detect_spikes, judge, poisson_tail
 
 # Two months of a rule that fires one to three times a day, then a day of 14.
 NOISY = [1, 2, 1, 3, 0, 2, 1, 1, 2, 3, 1, 0, 2, 1, 2, 1, 3, 2, 1, 0, 1, 2, 2, 1, 3, 1, 2, 1] * 2

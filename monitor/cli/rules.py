@@ -103,13 +103,16 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
         problems.sort(key=lambda p: (p.pos.path, p.pos.line, p.pos.col) if p.pos else ("", 0, 0))
         if problems:
             print_problems(problems)
-        examples = sum(len(r.examples) for r in ruleset.rules)
+        examples = sum(len(r.examples) for r in ruleset.rules) + sum(
+            len(w.examples) for w in ruleset.watches
+        )
+        spikes = f" and {len(ruleset.watches)} spike rules" if ruleset.watches else ""
         errors = any(p.severity == "error" for p in problems)
         if errors or (args.strict and problems):
             worst = EXIT_INVALID
         else:
             print(
-                f"{folder}: {len(ruleset.rules)} rules, {examples} examples, "
+                f"{folder}: {len(ruleset.rules)} rules{spikes}, {examples} examples, "
                 f"{ruleset.lexicon.size} dictionary terms: ok"
             )
     return worst

@@ -11,13 +11,14 @@ not trusted, and the text is classified instead.
 import copy
 import re
 import threading
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
 from typing import Any
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from monitor.engine.frontcode import release_memory
 from monitor.engine.schema import Script
 
 _UNKNOWN = frozenset({"", "mul", "und", "zxx", "mis", "xx"})
@@ -56,27 +57,45 @@ def script_of(ch: str) -> Script | None:
     return "other"
 
 
-_KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
-_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_HAN = re.compile("[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff]")
-_CYRILLIC = re.compile("[\u0400-\u052f]")
-_LATIN = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+_HANGUL = "\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f"
+_HAN = "\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff"
+_CYRILLIC = "\u0400-\u052f"
+_LATIN = "A-Za-z\u00c0-\u024f\u1e00-\u1eff"
 _SAMPLE = 400  # characters looked at: enough to tell scripts and languages apart
+
+
+def _script_table() -> str:
+    """For each character of the Basic Multilingual Plane (where every range above lies),
+    the letter of its script among the ranges: k(ana), (han)g(ul), h(an), c(yrillic),
+    l(atin), else '.'; `str.translate` maps a sample through it in one pass."""
+    table = bytearray(b"." * 0x10000)
+    for letter, ranges in (("l", _LATIN), ("c", _CYRILLIC), ("h", _HAN), ("g", _HANGUL)):
+        for low, high in re.findall("(.)-(.)", ranges):
+            table[ord(low) : ord(high) + 1] = letter.encode() * (ord(high) - ord(low) + 1)
+    for low, high in re.findall("(.)-(.)", _KANA):
+        table[ord(low) : ord(high) + 1] = b"k" * (ord(high) - ord(low) + 1)
+    return table.decode()
+
+
+_ASCII_LETTER = re.compile("[A-Za-z]")
+_SCRIPTS = _script_table()  # characters beyond the table are left as they are: no range
 
 
 def dominant_script(text: str) -> Script | None:
     """The script most letters of `text` are written in (kana anywhere makes it Japanese)."""
     sample = text[:_SAMPLE]
     if sample.isascii():
-        return "latin" if _LATIN.search(sample) else None
-    if _KANA.search(sample):
+        return "latin" if _ASCII_LETTER.search(sample) else None
+    scripts = sample.translate(_SCRIPTS)
+    if "k" in scripts:
         return "kana"
-    if _HANGUL.search(sample):
+    if "g" in scripts:
         return "hangul"
     counts: list[tuple[int, Script]] = [
-        (len(_HAN.findall(sample)), "han"),
-        (len(_CYRILLIC.findall(sample)), "cyrillic"),
-        (len(_LATIN.findall(sample)), "latin"),
+        (scripts.count("h"), "han"),
+        (scripts.count("c"), "cyrillic"),
+        (scripts.count("l"), "latin"),
     ]
     best, script = max(counts, key=lambda c: c[0])
     if best:
@@ -90,6 +109,15 @@ class Detector:
 
     scripts: Mapping[str, Script]  # language id -> script, every language of the rule set
     detectable: frozenset[str]  # those py3langid may choose
+    # script -> the detectable languages written in it, sorted (computed once)
+    candidates: Mapping[Script, tuple[str, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        by_script: dict[Script, list[str]] = {}
+        for lang, written in sorted(self.scripts.items()):
+            if lang in self.detectable:
+                by_script.setdefault(written, []).append(lang)
+        object.__setattr__(self, "candidates", {k: tuple(v) for k, v in by_script.items()})
 
     def languages(self, text: str, declared: str | None) -> tuple[str, ...]:
         """The languages whose terms apply to `text`; `declared` is the feed's tag."""
@@ -99,14 +127,12 @@ class Detector:
             return (code,)
         if script is None:
             return ()
-        candidates = sorted(
-            lang
-            for lang, written in self.scripts.items()
-            if written == script and lang in self.detectable
-        )
+        candidates = self.candidates.get(script, ())
         if len(candidates) <= 1:
-            return tuple(candidates)
-        return _classify(text[:_SAMPLE], tuple(candidates))
+            return candidates
+        # every set this detector may ask for is built with the first (one model load)
+        family = tuple(c for c in self.candidates.values() if len(c) > 1)
+        return _classify(text[:_SAMPLE], candidates, family)
 
 
 def _fits(language_script: Script | None, text_script: Script) -> bool:
@@ -114,22 +140,83 @@ def _fits(language_script: Script | None, text_script: Script) -> bool:
     return language_script == text_script or (language_script, text_script) == ("kana", "han")
 
 
-@cache
-def _model() -> Any:
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+class _Identifier(LanguageIdentifier):  # type: ignore[misc]
+    """py3langid's classifier, walking its byte automaton a word at a time with memory.
+
+    The automaton's state after a word depends only on the state before it and the word, so
+    (state, word) → (state after, features seen) is remembered; the features come out in the
+    same order as a byte-by-byte walk, so the scores are the library's to the last bit."""
+
+    __slots__ = ("_words",)
+
+    def _raw_score(self, text: bytes) -> Any:
+        visits = self._visits(text)
+        if visits:
+            return self._sparse_score(visits, self.nb_ptc)
+        return super()._raw_score(b"")  # no feature: the library's own fill
+
+    def _visits(self, text: bytes) -> Counter[int] | None:
+        words: dict[tuple[int, bytes], tuple[int, tuple[int, ...]]] = self._words
+        if len(words) > _WORDS_KEPT:
+            words.clear()
+        state, found = 0, list[int]()
+        for word in _PIECES.findall(text):  # each word with the space after it
+            known = words.get((state, word))
+            if known is None:
+                known = words[(state, word)] = self._walk(state, word)
+            state = known[0]
+            found += known[1]
+        return Counter(found) if found else None
+
+    def _walk(self, state: int, word: bytes) -> tuple[int, tuple[int, ...]]:
+        """py3langid's `visit_counts` over one word: the state after it, the features seen."""
+        nextmove, rowbase, output = self.tk_nextmove, self._rowbase, self.tk_output
+        seen = []
+        for letter in word:
+            state = nextmove[rowbase[state] + letter]
+            feature = output[state]
+            if feature >= 0:
+                seen.append(feature)
+        return state, tuple(seen)
 
 
-@cache
-def _identifier(candidates: tuple[str, ...]) -> Any:
+_PIECES = re.compile(rb"[^ ]* ?")  # pieces of a text; joined, they are the text
+_WORDS_KEPT = 50_000  # remembered (state, word) walks before starting afresh
+_identifiers: dict[tuple[str, ...], _Identifier] = {}
+
+
+def _identifier(candidates: tuple[str, ...], family: tuple[tuple[str, ...], ...]) -> _Identifier:
+    """A classifier restricted to `candidates`, built (with the rest of `family`) from one
+    load of the model. Each keeps only its own columns of the model and all share its byte
+    automaton, so the full tables (70 MB) are dropped; they are read again only for a set of
+    candidates not seen before (a reload that adds a language)."""
     with _lock:
-        identifier = copy.copy(_model())
-        known = [c for c in candidates if c in set(identifier.nb_classes)]
-        identifier.set_languages(known)
-    return identifier
+        if candidates not in _identifiers:
+            model = _Identifier.from_model_file(MODEL_FILE, norm_probs=True)
+            known = set(model.nb_classes)
+            shared = next(iter(_identifiers.values()), model)  # one automaton per process
+            for wanted in {candidates, *family} - set(_identifiers):
+                identifier = copy.copy(model)
+                identifier.set_languages([c for c in wanted if c in known])
+                # set_languages keeps the full tables for a later call; there is none
+                identifier._full_model = (
+                    identifier.nb_ptc,
+                    identifier.nb_pc,
+                    identifier.nb_classes,
+                )
+                identifier.tk_nextmove, identifier.tk_output = shared.tk_nextmove, shared.tk_output
+                identifier.tk_row, identifier._rowbase = shared.tk_row, shared._rowbase
+                identifier._words = {}
+                _identifiers[wanted] = identifier
+            del model
+            release_memory()  # the full tables just dropped
+        return _identifiers[candidates]
 
 
-def _classify(text: str, candidates: tuple[str, ...]) -> tuple[str, ...]:
-    identifier = _identifier(candidates)
+def _classify(
+    text: str, candidates: tuple[str, ...], family: tuple[tuple[str, ...], ...] = ()
+) -> tuple[str, ...]:
+    identifier = _identifier(candidates, family)
     if not identifier.nb_classes:
         return ()
     ranked = identifier.rank(text)

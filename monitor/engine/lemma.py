@@ -1,25 +1,40 @@
 """Words and their dictionary forms: tokens with offsets, lemmas per language, cached.
 
 The only user of simplemma, whose dictionaries ship inside its wheel (nothing is downloaded).
-They are opened in its low-memory mode (about 20 MB per language instead of 130) the first
-time a language is needed, so building a rule set stays fast; each word form is looked up
-once per process and remembered. A language file's own `lemmas:` table (form → lemma) is
-consulted first: it fills the library's gaps and lets a language without a simplemma
-dictionary inflect from data alone.
+They are read as simplemma's low-memory mode reads them (the decompressed stream, decoded a
+block at a time; about 20 MB per language instead of 130), the first time a language is
+needed; the block index that mode builds record by record (seconds per language) is built
+by `frontcode` in array passes, the same index, so every lookup answers what simplemma's own
+reader answers (should the format ever differ from what `frontcode` expects, simplemma's
+reader is used). Each word form is looked up once per process and remembered. A language
+file's own `lemmas:` table (form → lemma) is consulted first: it fills the library's gaps
+and lets a language without a simplemma dictionary inflect from data alone.
 """
 
 import re
 import threading
-from collections.abc import Callable, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
 
 from simplemma import Lemmatizer
 from simplemma.strategies import DefaultStrategy
-from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
+from simplemma.strategies.dictionaries import frontcode as stream  # the format's reader
+from simplemma.strategies.dictionaries.dictionary_factory import (
+    SUPPORTED_LANGUAGES,
+    CachingDictionaryFactory,
+    DecodedStrMapping,
+    _read_decompressed,
+)
+from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamMap
+
+from monitor.engine import frontcode
 
 # A word: letters and digits (hyphens, apostrophes and everything else separate words).
 _WORD = re.compile(r"[^\W_]+")
+_SPLIT = re.compile(r"([^\W_]+)")  # the same words, with the gaps around them
 _CACHE_LIMIT = 500_000  # remembered forms per language before the cache starts afresh
 _lock = threading.Lock()
 
@@ -41,9 +56,60 @@ def supported(language: str) -> bool:
     return language in SUPPORTED_LANGUAGES
 
 
+class _Dictionary(DecodedStrMapping):
+    """One language's dictionary: simplemma's stream, looked up exactly as its `StreamMap`
+    does, from the seeds `frontcode` built."""
+
+    __slots__ = ("_count", "_data", "_first", "_reverse", "_seeds")
+
+    def __init__(self, data: bytes, reverse: bool, count: int, first: int, seeds: frontcode.Seeds):
+        self._data, self._reverse, self._count, self._first = data, reverse, count, first
+        self._seeds = seeds
+
+    def _lookup(self, key: str) -> str | None:
+        target = key.encode()
+        if self._reverse:
+            target = target[::-1]
+        block = bisect_right(self._seeds.firsts, target) - 1
+        if block < 0:
+            return None
+        # sorted keys bound the scan: a later key past the target means it is not there
+        for _, stored_key, stored_value in stream._iter_records(
+            self._data, *self._seeds.seed(block)
+        ):
+            if stored_key == target:
+                return (stored_value[::-1] if self._reverse else stored_value).decode()
+            if stored_key > target:
+                return None
+        return None
+
+    def __iter__(self) -> Iterator[str]:
+        for _, stored_key, _ in stream._iter_records(self._data, self._first):
+            yield (stored_key[::-1] if self._reverse else stored_key).decode()
+
+    def __len__(self) -> int:
+        return self._count
+
+
+class _Dictionaries(CachingDictionaryFactory):
+    """simplemma's dictionaries, opened with `frontcode`'s index (simplemma's own reader when
+    a stream is not of the shape it expects)."""
+
+    __slots__ = ()
+
+    def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
+        data = _read_decompressed(lang)
+        reverse, count, first = stream._read_header(data)
+        seeds = frontcode.index(data, first, count)
+        frontcode.release_memory()
+        if seeds is None:
+            return StreamMap(lang)
+        return _Dictionary(data, reverse, count, first, seeds)
+
+
 @cache
 def _lemmatizer() -> Lemmatizer:
-    return Lemmatizer(lemmatization_strategy=DefaultStrategy(low_memory=True))
+    return Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=_Dictionaries()))
 
 
 class Lemmas:
@@ -84,6 +150,13 @@ class Lemmas:
         self._cache[word] = lemma
         return lemma
 
+    def many(self, words: list[str]) -> list[str]:
+        """`of` for each word (remembered ones straight from the cache)."""
+        found = list(map(self._cache.get, words))
+        if None in found:
+            return [lemma or self.of(word) for lemma, word in zip(found, words, strict=True)]
+        return found  # type: ignore[return-value]  # no None in it
+
     def _lookup(self, word: str) -> str:
         with _lock:  # the first lookup of a language opens its dictionary
             return str(_lemmatizer().lemmatize(word, lang=self.language))
@@ -98,24 +171,20 @@ class LemmaText:
     """A text as a stream of lemmas (' a b c '), each mapped back to its word in the text."""
 
     stream: str
-    starts: Mapping[int, int]  # stream index where a lemma starts -> the word's number
-    text: str
-    _spans: list[tuple[int, int]] = field(default_factory=list)  # found on the first hit
+    pieces: list[str]  # the text split into gap, word, gap, word, …, gap
+    _ends: list[int] = field(default_factory=list)  # where each piece ends (on the first hit)
 
     @classmethod
     def of(cls, text: str, lemmas: Lemmas) -> "LemmaText":
-        of = lemmas.of
-        folded = [of(word) for word in _WORD.findall(text)]
-        starts: dict[int, int] = {}
-        at = 1
-        for number, lemma in enumerate(folded):
-            starts[at] = number
-            at += len(lemma) + 1
-        return cls(f" {' '.join(folded)} ", starts, text)
+        pieces = _SPLIT.split(text)
+        return cls(f" {' '.join(lemmas.many(pieces[1::2]))} ", pieces)
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Text offsets of the words whose lemmas start at stream index `first` … `last`
-        (found again only for a hit, which is rare)."""
-        if not self._spans:
-            self._spans.extend(m.span() for m in _WORD.finditer(self.text))
-        return self._spans[self.starts[first]][0], self._spans[self.starts[last]][1]
+        (most texts have no hit, so the offsets are only added up for one that has)."""
+        if not self._ends:
+            self._ends.extend(accumulate(map(len, self.pieces)))
+        # a lemma's word number: the spaces before it in the stream, less the leading one
+        one = self.stream.count(" ", 0, first) - 1
+        other = one + self.stream.count(" ", first, last)
+        return self._ends[2 * one], self._ends[2 * other + 1]

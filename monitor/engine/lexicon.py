@@ -16,7 +16,6 @@ A term written with a leading `=` matches only with exactly that case ("=US" is 
 never the pronoun "us").
 """
 
-import re
 import threading
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -55,12 +54,19 @@ class Found:
 
 def fold(text: str) -> str:
     """The matching form of a text or term: NFKC, case-folded, Turkish i's merged."""
-    return "".join(_fold_char(ch) for ch in unicodedata.normalize("NFKC", text))
+    return _fold(unicodedata.normalize("NFKC", text))
+
+
+def _fold(text: str) -> str:
+    # Turkish writes İ/i and I/ı; plain case folding turns "ÇİN" into "çi̇n" and "KIRIM"
+    # into "kirim" while the dictionary says "Çin", "Kırım". Merging them costs nothing.
+    # Case folding maps each character on its own (no context, unlike lower()'s final
+    # sigma), so folding the whole text is folding it a character at a time, in C.
+    return text.casefold().replace("\u0307", "").replace("ı", "i")
 
 
 def _fold_char(ch: str) -> str:
-    # Turkish writes İ/i and I/ı; plain case folding turns "ÇİN" into "çi̇n" and "KIRIM"
-    # into "kirim" while the dictionary says "Çin", "Kırım". Merging them costs nothing.
+    """One character's matching form (the definition `_fold` is tested against)."""
     return ch.casefold().replace("\u0307", "").replace("ı", "i")
 
 
@@ -94,7 +100,10 @@ class Lexicon:
         # one automaton per language (None: terms of every language), so an item's scan only
         # meets the terms of its own languages
         grouped: dict[str | None, dict[str, list[tuple[Term, bool, str | None]]]] = {}
+        # equal terms become one object, so hits are told apart by identity (see `scan`)
+        canonical: dict[Term, Term] = {}
         for term in terms:
+            term = canonical.setdefault(term, term)
             written = unicodedata.normalize("NFKC", term.text.strip())
             exact = written[1:].rstrip("*") if written.startswith("=") else None
             stem = fold(written.removeprefix("="))
@@ -109,7 +118,10 @@ class Lexicon:
         for language, by_stem in grouped.items():
             automaton = ahocorasick.Automaton()
             for stem, entries in by_stem.items():
-                automaton.add_word(stem, (stem, tuple(entries)))
+                first, last = stem[0], stem[-1]
+                opens = _is_unspaced(first) or not first.isalnum()  # may start mid-word
+                closes = _is_unspaced(last) or _is_hangul(last) or not last.isalnum()
+                automaton.add_word(stem, (len(stem), opens, closes, tuple(entries)))
             automaton.make_automaton()
             self._automata[language] = automaton
         self.size = sum(len(by_stem) for by_stem in grouped.values())
@@ -132,7 +144,8 @@ class Lexicon:
                 found += self._scan_lemmas(text, language)
         if len(found) < 2:
             return found
-        return list({(f.term, f.start, f.end): f for f in found}.values())
+        # the same term at the same place once (equal terms are one object: see __init__)
+        return list({(id(f.term), f.start, f.end): f for f in found}.values())
 
     def _scan_surface(self, text: str, languages: Collection[str] | None) -> list[Found]:
         folded, origin = _fold_with_offsets(text)
@@ -179,18 +192,30 @@ class Lexicon:
 
 def _surface_hits(automaton: Any, text: str, folded: str, origin: Sequence[int]) -> list[Found]:
     found: list[Found] = []
-    for last, (stem, entries) in automaton.iter(folded):
-        start = last - len(stem) + 1
-        if not _starts_word(folded, start):
-            continue
+    size = len(folded)
+    for last, (length, opens, closes, entries) in automaton.iter(folded):
+        start = last - length + 1
+        if start and not opens and folded[start - 1].isalnum():
+            continue  # it starts inside a word
+        end = last + 1
+        # where a term without `*` ends: here, unless a letter or an apostrophe follows
+        if end == size or closes:
+            plain: int | None = end
+        else:
+            after = folded[end]
+            alone = not after.isalnum() and after not in APOSTROPHES
+            plain = end if alone else _word_end(folded, end, False)
+        stretched: int | None = None
         for term, wildcard, exact in entries:
-            end = _word_end(folded, last + 1, wildcard)
-            if end is None:
+            if wildcard:
+                stretched = stretched or _word_end(folded, end, True)
+            stop = stretched if wildcard else plain
+            if stop is None:
                 continue
             begin = origin[start]
             if exact is not None and not text.startswith(exact, begin):
                 continue
-            found.append(Found(term, begin, origin[end - 1] + 1))
+            found.append(Found(term, begin, origin[stop - 1] + 1))
     return found
 
 
@@ -205,47 +230,31 @@ def _fold_with_offsets(text: str) -> tuple[str, Sequence[int]]:
     """Fold `text` and map every folded index back to its index in `text`."""
     if text.isascii():
         return text.lower(), range(len(text))
-    # only characters whose folded form is not one character (ß → ss, İ → i) move offsets
-    special = {
-        ch: _fold_char(ch)
-        for ch in set(text)
-        if len(ch.casefold()) != 1 or len(_fold_char(ch)) != 1
-    }
-    if not special:
-        return text.casefold().replace("ı", "i"), range(len(text))
-    pieces: list[str] = []
-    origin: list[int] = []
-    at = 0
-    for found in re.finditer("|".join(map(re.escape, special)), text):
-        plain = text[at : found.start()]
-        pieces.append(plain.casefold().replace("ı", "i"))
-        origin.extend(range(at, found.start()))
-        low = special[found.group()]
-        pieces.append(low)
-        origin.extend([found.start()] * len(low))
-        at = found.end()
-    pieces.append(text[at:].casefold().replace("ı", "i"))
-    origin.extend(range(at, len(text)))
-    return "".join(pieces), origin
-
-
-def _starts_word(folded: str, start: int) -> bool:
-    first = folded[start]
-    if _is_unspaced(first) or not first.isalnum() or start == 0:
-        return True
-    return not folded[start - 1].isalnum()
+    folded = _fold(text)
+    # Only U+0307 folds to nothing (tested over every code point), so with it absent and the
+    # length kept, every character folded to exactly one: offsets do not move.
+    if len(folded) == len(text) and "\u0307" not in text:
+        return folded, range(len(text))
+    # some characters fold to several (ß → ss) or none (a combining dot above)
+    sizes = {ch: len(_fold_char(ch)) for ch in set(text)}
+    origin = [at for at, ch in enumerate(text) for _ in range(sizes[ch])]
+    return folded, origin
 
 
 def _word_end(folded: str, end: int, wildcard: bool) -> int | None:
     """Where the match really ends, or None when it stops in the middle of a word."""
-    last = folded[end - 1]
     if wildcard:
         while end < len(folded) and folded[end].isalpha():
             end += 1
         return end
-    if end == len(folded) or _is_unspaced(last) or _is_hangul(last) or not last.isalnum():
+    if end == len(folded):
         return end
     after = folded[end]
+    if not after.isalnum() and after not in APOSTROPHES:  # most hits: a space follows
+        return end
+    last = folded[end - 1]
+    if _is_unspaced(last) or _is_hangul(last) or not last.isalnum():
+        return end
     if after in APOSTROPHES:  # checked first: U+02BC counts as a letter
         if end + 1 < len(folded) and folded[end + 1].isalpha():
             end += 1

@@ -16,8 +16,9 @@ from monitor.engine.condition import ConditionParser, actor_refs, close_match, v
 from monitor.engine.languages import Languages, check_languages, lemma_tables
 from monitor.engine.lexicon import Lexicon, fold
 from monitor.engine.ruleset import Actor, Example, Implied, Rule, RuleSet
-from monitor.engine.schema import ActorSpec, LanguageSpec, RuleSpec, SeedSpec, VocabSpec
+from monitor.engine.schema import ActorSpec, LanguageSpec, RuleSpec, SeedSpec, VocabSpec, WatchSpec
 from monitor.engine.terms import actor_terms, vocab_terms
+from monitor.engine.watches import Watch, compile_watch
 from monitor.errors import InvalidFile, Pos, Problem, RuleError
 from monitor.validation import Spec
 
@@ -39,7 +40,7 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
         ("language", langs),
         ("actor", actors),
         ("vocabulary set", vocab),
-        ("rule", rules),
+        ("rule", [*rules, *loader.watches]),
     ):
         loader.check_unique(kind, specs)
     loader.check_actors(actors)
@@ -55,6 +56,7 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
         seeds_dir=str(seeds_dir),
     )
     compiled = [loader.compile_rule(r, context) for r in rules]
+    watches = loader.compile_watches(rules, context)
     loader.check_unvalidated_conditions(context)
     loader.warn_unused(vocab, compiled, rules)
     if loader.problems:
@@ -63,7 +65,7 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
     lexicon = Lexicon(terms, lemma_tables(languages.values(), fold))
     live = [r for r, loaded in zip(compiled, rules, strict=True) if r and loaded.spec.enabled]
     rule_tuple = tuple(replace(r, order=i) for i, r in enumerate(live))
-    everything = "".join(sorted(r.version for r in rule_tuple))
+    everything = "".join(sorted(r.version for r in rule_tuple)) + repr(watches)
     actor_map = {a.spec.id: Actor(a.spec.id, a.spec.name, a.spec.members) for a in actors}
     return RuleSet(
         rules=rule_tuple,
@@ -74,6 +76,7 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
         languages=Languages.of(languages.values()) if language_dir.is_dir() else None,
         version=hashlib.sha256(everything.encode()).hexdigest()[:12],
         warnings=tuple(loader.warnings),
+        watches=watches,
     )
 
 
@@ -108,6 +111,7 @@ class _Loader:
             "language": set(),
         }
         self.unvalidated_rules: list[tuple[yamlpos.Located, yamlpos.Loc, dict[str, Any]]] = []
+        self.watches: list[_Loaded] = []  # spike rules, validated
 
     def load_all(self, paths: list[Path], model: type[Spec], kind: str) -> list[_Loaded]:
         loaded = []
@@ -145,12 +149,51 @@ class _Loader:
                 )
                 continue
             for raw, loc in entries:
+                if isinstance(raw, dict) and raw.get("kind") == "spike":
+                    watch = self._validate(doc, raw, WatchSpec, loc)
+                    if watch is not None:
+                        self.watches.append(_Loaded(watch, doc, loc))
+                    continue
                 spec = self._validate(doc, raw, RuleSpec, loc)
                 if spec is not None:
                     loaded.append(_Loaded(spec, doc, loc))
                 elif isinstance(raw, dict):
                     self.unvalidated_rules.append((doc, loc, raw))
         return loaded
+
+    def compile_watches(self, rules: list[_Loaded], context: _Context) -> tuple[Watch, ...]:
+        """The enabled spike rules, each checked against the rules and actors it names."""
+        known_rules = {r.spec.id for r in rules}
+        compiled = []
+        for loaded in self.watches:
+            spec: WatchSpec = loaded.spec
+            doc, loc = loaded.doc, loaded.loc
+            prefix = validation.dotted(loc) + "." if loc else ""
+            before = len(self.problems)
+            if spec.watch.rule is not None and spec.watch.rule not in known_rules:
+                self.error(
+                    doc.pos_of((*loc, "watch", "rule")),
+                    f"{prefix}watch.rule: unknown rule '{spec.watch.rule}'"
+                    f"{close_match(spec.watch.rule, known_rules)}",
+                )
+            for i, actor in enumerate(spec.watch.dyad or ()):
+                if actor not in context.known_actors:
+                    self.error(
+                        doc.pos_of((*loc, "watch", "dyad", i)),
+                        f"{prefix}watch.dyad[{i}]: unknown actor '{actor}'"
+                        f"{close_match(actor, context.known_actors)}",
+                    )
+            self._check_seed(spec.seed, doc.pos_of((*loc, "seed")), prefix, context)
+            if len(self.problems) > before or not spec.enabled:
+                continue
+            examples = [
+                doc.pos_of((*loc, "examples", key, i))
+                for key, listed in (("spike", spec.examples.spike), ("calm", spec.examples.calm))
+                for i in range(len(listed))
+            ]
+            notify = doc.pos_of((*loc, "notify")) if "notify" in spec.model_fields_set else None
+            compiled.append(compile_watch(spec, doc.pos_of(loc), examples, notify))
+        return tuple(compiled)
 
     def check_unique(self, kind: str, loaded: list[_Loaded]) -> None:
         first: dict[str, _Loaded] = {}

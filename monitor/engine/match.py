@@ -23,6 +23,7 @@ from monitor.engine.condition import (
 from monitor.engine.lexicon import Found
 from monitor.engine.ruleset import Rule, RuleSet
 from monitor.engine.scan import Scan, Span, evidence
+from monitor.engine.watches import verify_watch_examples
 from monitor.errors import Problem
 from monitor.model import Evidence, Item, Match
 
@@ -96,7 +97,7 @@ def verify_examples(ruleset: RuleSet, today: date) -> list[Problem]:
                         f"does (on {words}): {example.text!r}",
                     )
                 )
-    return problems
+    return [*problems, *verify_watch_examples(ruleset.watches)]
 
 
 def _evaluate(rule: Rule, scan: Scan, key: str) -> tuple[Match | None, str]:

@@ -11,6 +11,7 @@ from monitor.engine.condition import Condition
 from monitor.engine.languages import Languages
 from monitor.engine.lexicon import Lexicon
 from monitor.engine.schema import Direction, DyadScope, EvidenceScope, ExcludeScope
+from monitor.engine.watches import Watch
 from monitor.errors import Pos, Problem
 from monitor.model import Level
 
@@ -79,6 +80,7 @@ class RuleSet:
     # actor id -> rules that name it (a group's rules are listed under its members too)
     by_actor: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
     by_id: Mapping[str, Rule] = field(default_factory=dict)
+    watches: tuple[Watch, ...] = ()  # spike rules (kind: spike)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule called `rule_id`. Raises KeyError."""

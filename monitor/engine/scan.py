@@ -52,12 +52,24 @@ class Scan:
         self.languages = langs.of_item(self.text, item.language) if langs else None
         found = ruleset.lexicon.scan(self.text, self.languages)
         guards = [f for f in found if f.term.kind in ("guard", "vocab-guard")]
-        self.hits = [
-            f
-            for f in found
-            if (f.term.kind == "vocab" and not _guarded(f, guards, "vocab-guard"))
-            or (f.term.kind == "alias" and _in_office(f, day) and not _guarded(f, guards, "guard"))
-        ]
+        self.hits = (
+            [
+                f
+                for f in found
+                if (f.term.kind == "vocab" and not _guarded(f, guards, "vocab-guard"))
+                or (
+                    f.term.kind == "alias"
+                    and _in_office(f, day)
+                    and not _guarded(f, guards, "guard")
+                )
+            ]
+            if guards
+            else [
+                f
+                for f in found
+                if f.term.kind == "vocab" or (f.term.kind == "alias" and _in_office(f, day))
+            ]
+        )
         self.actors = ruleset.actors
         self.list_gap = langs.list_gap if langs else _DEFAULT_GAP
         self.list_join = langs.list_join if langs else _DEFAULT_JOIN

@@ -4,12 +4,13 @@ parsed by monitor.engine.condition, which reports their errors with their own po
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from monitor.fields import Duration
 from monitor.model import Level
+from monitor.spikes import ALPHA, BASELINE_DAYS, MIN_COUNT, MIN_HISTORY
 
 Direction = Literal["either", "a->b"]  # "undirected" in a file means "either"
 # clause: the same sentence and, when a clause break lies between the two, the first one opens
@@ -193,3 +194,52 @@ class RuleSpec(_Strict):
         if not re.match(r"^[^#\s]+\.ya?ml#[a-z0-9][a-z0-9-]*$", seed):
             raise ValueError(f"'{seed}' is not a seed claim (use seeds/<file>.yaml#<claim-id>)")
         return seed
+
+
+# --- spike rules (kind: spike), compiled by monitor.engine.watches -----------------------
+
+
+class WatchTarget(_Strict):
+    rule: str | None = None
+    dyad: tuple[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.rule is None) == (self.dyad is None):
+            raise ValueError("watch a rule ({rule: ID}) or a dyad ({dyad: [A, B]}), not both")
+        return self
+
+
+def _series(text: str) -> str:
+    parts = text.split()
+    if len(parts) < 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"'{text}' is not a series of daily counts, e.g. '0 1 0 2 0 9'")
+    return text
+
+
+class SpikeExamples(_Strict):
+    spike: tuple[str, ...] = ()  # series whose last day must alert
+    calm: tuple[str, ...] = ()  # series whose last day must not
+
+    @field_validator("spike", "calm")
+    @classmethod
+    def _counts(cls, series: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_series(s) for s in series)
+
+
+class WatchSpec(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
+    kind: Literal["spike"]
+    title: str
+    description: str = ""
+    level: Level
+    tags: tuple[str, ...] = ()
+    seed: str
+    watch: WatchTarget
+    baseline: int = Field(default=BASELINE_DAYS, ge=3, le=365)
+    min_count: int = Field(default=MIN_COUNT, ge=1)
+    alpha: float = Field(default=ALPHA, gt=0, lt=0.5)
+    min_history: int = Field(default=MIN_HISTORY, ge=1)
+    notify: tuple[str, ...] = ()
+    enabled: bool = True
+    examples: SpikeExamples = SpikeExamples()

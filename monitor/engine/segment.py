@@ -17,6 +17,7 @@ _ABBREVIATIONS = frozenset(
 )
 _END = re.compile(r"[.!?…]+[\"'”’»)]*[ \t]+|[。！？]+[」』”’)）]*[ \t]*")
 _LINE = re.compile(r"[^\n]+")
+_STOP = re.compile(r"[.!?…。！？]")  # every match of _END starts with one of these
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,11 @@ def split_sentences(text: str) -> list[Sentence]:
     sentences: list[Sentence] = []
     for line in _LINE.finditer(text):
         start = line.start()
-        for found in _END.finditer(text, line.start(), line.end()):
+        # most lines of a headline feed have no terminator: skip the slower search in them
+        ends = (
+            _END.finditer(text, start, line.end()) if _STOP.search(text, start, line.end()) else ()
+        )
+        for found in ends:
             if found.group(0)[0] in ".!?…" and _is_abbreviation(text, found.start(), found.end()):
                 continue
             _add(sentences, text, start, found.end())

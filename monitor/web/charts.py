@@ -1,5 +1,5 @@
 """The numbers behind the charts: matches per day for each rule and each dyad, with the
-days that spike (monitor.alerts.spikes) marked. Pure apart from one store query."""
+days that spike (monitor.spikes) marked. Pure apart from one store query."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from monitor import store
-from monitor.alerts.spikes import BASELINE_DAYS, Spike, detect_spikes
 from monitor.engine.ruleset import Rule, RuleSet
+from monitor.spikes import BASELINE_DAYS, Spike, detect_spikes
 
 By = Literal["rule", "dyad"]
 
