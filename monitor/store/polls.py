@@ -12,8 +12,6 @@ from monitor.store.database import Database
 from monitor.store.stories import Filing, file_stories
 from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow
 
-INSERT_BATCH = 500
-
 
 @dataclass(frozen=True, slots=True)
 class StoredItem:
@@ -66,20 +64,24 @@ def save_poll(db: Database, result: PollResult, owner: str | None, filing: Filin
 
 
 def _insert_items(session: Session, dialect: str, result: PollResult) -> dict[str, int]:
-    """Insert the poll's items that are new; their keys and ids."""
+    """Insert the poll's items that are new; their keys and ids.
+
+    One statement run for many rows (SQLAlchemy's insertmanyvalues batches it), so it is
+    compiled once per process instead of once per poll as a multi-row VALUES would be."""
     unique = {item.key: item for item in result.items}  # a feed may list one entry twice
+    if not unique:
+        return {}
     rows = [_item_values(item, result) for item in unique.values()]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    new: dict[str, int] = {}
-    for start in range(0, len(rows), INSERT_BATCH):
-        statement = (
-            insert(ItemRow)
-            .values(rows[start : start + INSERT_BATCH])
-            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(col(ItemRow.key), col(ItemRow.id))
-        )
-        new.update((key, item_id) for key, item_id in session.execute(statement))
-    return new
+    statement = (
+        _insert(dialect, ItemRow)
+        .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+        .returning(col(ItemRow.key), col(ItemRow.id))
+    )
+    return {row[0]: row[1] for row in session.execute(statement, rows)}
+
+
+def _insert(dialect: str, table: Any) -> Any:
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _insert_matches(
@@ -107,26 +109,29 @@ def _insert_matches(
     )
     stories = {key: filed[new[key]] for key in keys}
     rows = [
-        MatchRow(
-            item_id=new[m.item_key],
-            rule_id=m.rule,
-            rule_version=m.version,
-            level=m.level,
-            score=m.score,
-            sentence=m.sentence,
-            evidence=[asdict(e) for e in m.evidence],
-            matched_at=result.started_at,
-            story_id=stories[m.item_key],
-        )
+        {
+            "item_id": new[m.item_key],
+            "rule_id": m.rule,
+            "rule_version": m.version,
+            "level": m.level,
+            "score": m.score,
+            "sentence": m.sentence,
+            "evidence": [asdict(e) for e in m.evidence],
+            "matched_at": result.started_at,
+            "story_id": stories[m.item_key],
+        }
         for m in fresh
     ]
-    session.add_all(rows)
-    session.flush()
+    inserted = session.execute(
+        _insert(dialect, MatchRow).returning(col(MatchRow.id), sort_by_parameter_order=True),
+        rows,
+    )
+    match_ids = list(inserted.scalars())
     outbox = [
         {
-            "key": f"{m.rule}:{row.story_id}:{target}",
-            "match_id": row.id,
-            "story_id": row.story_id,
+            "key": f"{m.rule}:{row['story_id']}:{target}",
+            "match_id": match_id,
+            "story_id": row["story_id"],
             "rule_id": m.rule,
             "rule_title": m.rule_title or m.rule,
             "target": target,
@@ -137,19 +142,18 @@ def _insert_matches(
             "created_at": result.started_at,
             "pending_since": result.started_at,
         }
-        for m, row in zip(fresh, rows, strict=True)
+        for m, row, match_id in zip(fresh, rows, match_ids, strict=True)
         for target in m.targets
     ]
     if outbox:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # a story already alerted for this rule and target is not alerted again ...
-        statement = insert(DeliveryRow).values(outbox).on_conflict_do_nothing()
-        written = set(session.execute(statement.returning(col(DeliveryRow.key))).scalars())
+        statement = _insert(dialect, DeliveryRow).on_conflict_do_nothing()
+        written = set(session.execute(statement.returning(col(DeliveryRow.key)), outbox).scalars())
         # ... unless a later copy comes at a higher level (the rule was raised): once
         repeats = [d for d in outbox if d["key"] not in written]
         escalations = _escalations(session, repeats, filing)
         if escalations:
-            session.execute(insert(DeliveryRow).values(escalations).on_conflict_do_nothing())
+            session.execute(statement, escalations)
 
 
 def _escalations(
