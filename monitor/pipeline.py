@@ -18,7 +18,8 @@ from monitor.backoff import backoff
 from monitor.engine.match import match_items
 from monitor.engine.ruleset import RuleSet
 from monitor.errors import FeedGone, FetchError, ParseError, PollTimeout, RateLimited
-from monitor.model import FeedState, Item, Match, PollReport, PollResult
+from monitor.model import FeedState, Match, PollReport, PollResult
+from monitor.reading import RulesRef, read_and_match
 from monitor.redact import redact_url
 from monitor.settings import FeedConfig, TargetConfig
 
@@ -90,21 +91,21 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
     if body_hash == state.body_hash:
         return replace(done, outcome="unchanged", body_bytes=len(fetched.body))
     budget = app.settings.http.total_timeout - (app.clock() - started)
+    book = app.rules
+    ref = RulesRef(book.rules_dir, book.seeds_dir, book.current.version) if book else None
     try:
-        parsed, items = await app.readers.read(
-            fetched.body,
-            fetched.headers,
-            url=fetched.url,
-            language=feed.language,
-            fetched_at=started,
-            deadline=max(budget.total_seconds(), 0.1),
+        parsed, items, found = await app.readers.run(
+            read_and_match,
+            (fetched.body, dict(fetched.headers)),
+            {"url": fetched.url, "language": feed.language, "fetched_at": started, "rules": ref},
+            max(budget.total_seconds(), 0.1),
         )
     except (ParseError, PollTimeout) as exc:
         return _failed(app, feed, state, started, exc, fetched.status)
-    ruleset = app.rules.current if app.rules else None
-    matches = (
-        await asyncio.to_thread(_matches, ruleset, items, app.settings.targets) if ruleset else ()
-    )
+    ruleset = book.current if book else None
+    if ruleset is not None and found is None:  # the reader had other rules: match here
+        found = tuple(await asyncio.to_thread(match_items, ruleset, items))
+    matches = _routed(ruleset, found or (), app.settings.targets) if ruleset else ()
     return replace(
         done,
         outcome="ok",
@@ -119,14 +120,16 @@ async def _poll(app: App, feed: FeedConfig, state: FeedState, started: datetime)
     )
 
 
-def _matches(
-    ruleset: RuleSet, items: Sequence[Item], targets: Sequence[TargetConfig]
+def _routed(
+    ruleset: RuleSet, matches: Sequence[Match], targets: Sequence[TargetConfig]
 ) -> tuple[Match, ...]:
-    """Matches of `items`, each routed to its targets and carrying its rule's title."""
+    """`matches`, each routed to its targets and carrying its rule's title (a rule the live
+    set no longer has is dropped: it was removed while the reader matched)."""
     found = []
-    for match in match_items(ruleset, items):
-        rule = ruleset.rule(match.rule)
-        found.append(replace(match, targets=route(rule, targets), rule_title=rule.title))
+    for match in matches:
+        rule = ruleset.get(match.rule)
+        if rule is not None:
+            found.append(replace(match, targets=route(rule, targets), rule_title=rule.title))
     return tuple(found)
 
 

@@ -11,9 +11,10 @@ of them also parse twice as fast as one thread on two cores.
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError as FutureCancelled
 from datetime import datetime
+from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -23,6 +24,7 @@ from monitor.model import Item, ParsedFeed
 
 # time for a worker to hand a finished read back, on top of the read's own deadline
 _HANDOVER = 1.0
+T = TypeVar("T")
 
 
 class ReadPool:
@@ -56,12 +58,28 @@ class ReadPool:
             ParseError: the document is not a usable feed, or its reader died.
             PollTimeout: the read did not finish in time (its worker was killed).
         """
-        future = self._pool.schedule(
+        return await self.run(
             read_document,
-            args=(body, dict(headers or {})),
-            kwargs={"url": url, "language": language, "fetched_at": fetched_at},
-            timeout=deadline,
+            (body, dict(headers or {})),
+            {"url": url, "language": language, "fetched_at": fetched_at},
+            deadline,
         )
+
+    async def run(
+        self,
+        function: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any],
+        deadline: float,
+    ) -> T:
+        """`function(*args, **kwargs)` in a worker (a module-level function, so the worker
+        can import it), given at most `deadline` seconds, waiting included.
+
+        Raises:
+            ParseError: the worker died running it.
+            PollTimeout: it did not finish in time (its worker was killed).
+        """
+        future = self._pool.schedule(function, args=args, kwargs=dict(kwargs), timeout=deadline)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), deadline + _HANDOVER)
         except TimeoutError:

@@ -1,0 +1,73 @@
+"""What a reader process does with a feed document: parse it, normalize it and match its
+items against the rules, so the daemon's own process is left with fetching and storing.
+
+A reader loads the rules from their files itself (a rule set does not pickle: it holds
+locks and caches) and keeps them for its lifetime, one rule set per folder. It matches
+only with exactly the rule set the daemon has live, told by its version: when the files on
+disk are not that set (an edit the daemon has not taken up yet, or one it rejected), the
+reader returns no matches and the daemon matches in its own process. Routing to targets
+stays with the daemon, which knows them.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from monitor.engine.loader import load_ruleset
+from monitor.engine.match import match_items
+from monitor.engine.ruleset import RuleSet
+from monitor.errors import RuleError
+from monitor.ingest.document import read_document
+from monitor.model import Item, Match, ParsedFeed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RulesRef:
+    """Which rule set to match with: its folders and the version the daemon has live."""
+
+    rules_dir: Path
+    seeds_dir: Path
+    version: str
+
+
+# This process's rule sets, by folder. A reader is a process of its own, so this is its
+# state alone (the daemon's process never fills it).
+_loaded: dict[tuple[Path, Path], RuleSet] = {}
+
+
+def read_and_match(
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    url: str,
+    language: str | None,
+    fetched_at: datetime,
+    rules: RulesRef | None,
+) -> tuple[ParsedFeed, tuple[Item, ...], tuple[Match, ...] | None]:
+    """The document's feed, items and matches (None: not matched here, see the module).
+
+    Raises:
+        ParseError: the body is not a usable feed.
+    """
+    parsed, items = read_document(body, headers, url=url, language=language, fetched_at=fetched_at)
+    if rules is None:
+        return parsed, items, ()
+    ruleset = _ruleset(rules)
+    if ruleset is None:
+        return parsed, items, None
+    return parsed, items, tuple(match_items(ruleset, items))
+
+
+def _ruleset(ref: RulesRef) -> RuleSet | None:
+    folders = (ref.rules_dir, ref.seeds_dir)
+    current = _loaded.get(folders)
+    if current is None or current.version != ref.version:
+        try:
+            current = load_ruleset(ref.rules_dir, ref.seeds_dir)
+        except RuleError:
+            return None  # the files are mid-edit or invalid: the daemon keeps its own
+        _loaded[folders] = current
+    return current if current.version == ref.version else None

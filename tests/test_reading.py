@@ -1,0 +1,77 @@
+"""Matching in the reader processes: a reader matches only with the rule set the daemon has
+live; when the files on disk say otherwise, the daemon matches itself, so an edit not yet
+taken up (or rejected) never changes what is matched."""
+
+import asyncio
+import shutil
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor import store
+from monitor.app import open_app
+from monitor.engine.rulebook import RuleBook
+from monitor.pipeline import poll_feed
+from monitor.reading import RulesRef, read_and_match
+from monitor.settings import FeedConfig, Settings
+from monitor.store import Database
+from tests.conftest import RULES_DIR
+from tests.feedserver import FeedServer
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+DOCUMENT = (
+    b"<rss version='2.0'><channel><title>t</title><item><guid>r1</guid>"
+    b"<title>Alphaland ships artillery shells to Betania</title></item></channel></rss>"
+)
+
+
+def test_a_reader_matches_with_the_live_rule_set(tmp_path: Path) -> None:
+    book = RuleBook(RULES_DIR, RULES_DIR / "seeds", lambda: NOW.date())
+    ref = RulesRef(RULES_DIR, RULES_DIR / "seeds", book.current.version)
+
+    _, items, matches = read_and_match(
+        DOCUMENT, {}, url="http://x/", language=None, fetched_at=NOW, rules=ref
+    )
+
+    assert matches is not None and [m.rule for m in matches] == ["alp-bet-arms"]
+    assert matches[0].item_key == items[0].key
+
+
+def test_a_reader_whose_files_are_another_version_leaves_matching_to_the_daemon(
+    tmp_path: Path,
+) -> None:
+    ref = RulesRef(RULES_DIR, RULES_DIR / "seeds", "not-the-files-version")
+
+    _, items, matches = read_and_match(
+        DOCUMENT, {}, url="http://x/", language=None, fetched_at=NOW, rules=ref
+    )
+
+    assert matches is None and len(items) == 1
+
+
+def test_an_edit_the_daemon_has_not_taken_up_changes_nothing_matched(
+    tmp_path: Path, feed_server: FeedServer, db: Database
+) -> None:
+    # Given a daemon's live rules, and the files edited since (artillery no longer a weapon)
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    book = RuleBook(rules, rules / "seeds", lambda: NOW.date())
+    weapons = rules / "vocab" / "weapons.yaml"
+    weapons.write_text(weapons.read_text().replace("artillery, ", "").replace('"shell*", ', ""))
+    name = f"{uuid.uuid4().hex[:8]}.xml"
+    feed_server.set_feed(name, DOCUMENT)
+    feed = FeedConfig(name="f", url=feed_server.url(f"/feeds/{name}"), interval=timedelta(hours=1))
+    settings = Settings(feeds=(feed,))
+
+    async def poll() -> int:
+        async with open_app(settings, db=db, clock=lambda: NOW, rules=book) as app:
+            store.sync_feeds(db, settings.feeds, NOW)
+            [state] = store.claim_due_feeds(db, app.owner, NOW, timedelta(minutes=5), 1)
+            return (await poll_feed(app, feed, state)).matches_new
+
+    # When a feed is polled before the daemon reloads
+    new = asyncio.run(poll())
+
+    # Then the match is made by the live rules, as if nothing were edited
+    assert new == 1
+    assert [m.rule for m in store.recent_matches(db, 5)] == ["alp-bet-arms"]
