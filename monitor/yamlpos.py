@@ -28,7 +28,18 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader without the timestamp resolver: `from: 2024-01-01` stays a string."""
 
 
-_Loader.yaml_implicit_resolvers = {
+# libyaml's parser when PyYAML was built with it (the wheels are): rule files are read at
+# every start and reload, and the pure-Python parser took most of a rule set's build time.
+# A document libyaml refuses is read again by the Python parser, whose messages and
+# positions are the ones users see.
+_FastBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FastLoader(_FastBase):  # type: ignore[valid-type,misc]
+    """`_Loader` on libyaml."""
+
+
+_Loader.yaml_implicit_resolvers = _FastLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != _TIMESTAMP]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
@@ -57,6 +68,13 @@ def load_text(text: str, path: str) -> Located:
     Raises:
         InvalidFile: a syntax error, a duplicate key or a non-scalar key.
     """
+    fast = _FastLoader(text)
+    try:
+        return _walked(fast, fast.get_single_node(), path)
+    except (yaml.YAMLError, RecursionError):
+        pass  # read again below, for the Python parser's message and position
+    finally:
+        fast.dispose()
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -76,6 +94,15 @@ def load_text(text: str, path: str) -> Located:
         raise InvalidFile([Problem(pos, message)]) from exc
     finally:
         loader.dispose()
+    return _walked(loader, node, path)
+
+
+def _walked(loader: yaml.SafeLoader, node: yaml.Node | None, path: str) -> Located:
+    """The document `node` (None: empty) as values, each key's position remembered.
+
+    Raises:
+        InvalidFile: duplicate or non-scalar keys, recursive aliases, too deep or too large.
+    """
     if node is None:
         return Located(None, path, {(): Pos(path, 1, 1)})
     walker = _Walker(loader, path)
@@ -128,7 +155,7 @@ _Pairs = list[tuple[yaml.Node, yaml.Node]]
 
 
 class _Walker:
-    def __init__(self, loader: _Loader, path: str) -> None:
+    def __init__(self, loader: yaml.SafeLoader, path: str) -> None:
         self.loader = loader
         self.path = path
         self.positions: dict[Loc, Pos] = {}
