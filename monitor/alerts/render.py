@@ -13,7 +13,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
 from monitor.alerts.links import match_url
-from monitor.model import LEVELS, Alert, Notice
+from monitor.model import LEVELS, Alert, Evidence, Notice
 
 KINDS = ("slack", "email", "text")
 
@@ -86,12 +86,16 @@ class Renderer:
 
 def marked_segments(alert: Alert) -> list[tuple[str, bool]]:
     """The sentence cut into (text, is-evidence) pieces, so templates can mark the words."""
-    sentence = alert.sentence
-    spans: list[tuple[int, int]] = []
-    for evidence in alert.evidence:
-        start = sentence.find(evidence.text)
+    return segments(alert.sentence, alert.evidence)
+
+
+def segments(sentence: str, evidence: Sequence[Evidence]) -> list[tuple[str, bool]]:
+    """`sentence` cut into (text, is-evidence) pieces at the words of `evidence`."""
+    spans = []
+    for e in evidence:
+        start = sentence.find(e.text) if e.text else -1
         if start >= 0:
-            spans.append((start, start + len(evidence.text)))
+            spans.append((start, start + len(e.text)))
     pieces: list[tuple[str, bool]] = []
     cursor = 0
     for start, end in sorted(spans):

@@ -32,6 +32,7 @@ from monitor.store.deliveries import (
     delivery_counts,
     delivery_page,
     delivery_status,
+    list_deliveries,
 )
 from monitor.store.feedback import (
     Feedback,
@@ -57,14 +58,12 @@ from monitor.store.health import FeedHealth, Queued, feed_health, file_feed_noti
 from monitor.store.matches import Recorded, StoredMatch, recent_matches, recorded_items
 from monitor.store.metrics import FeedFreshness, Numbers, scrape_numbers
 from monitor.store.outbox import (
-    DeliveryView,
     Due,
     Silence,
     active_silences,
     add_silence,
     claim_due_deliveries,
     enqueue_notice,
-    list_deliveries,
     mark,
     record_attempt,
     release_deliveries,
@@ -84,7 +83,6 @@ __all__ = [
     "Database",
     "DayCount",
     "DeliveryLine",
-    "DeliveryView",
     "Due",
     "FeedFreshness",
     "FeedHealth",

@@ -105,3 +105,11 @@ def delivery_counts(db: Database) -> dict[str, int]:
     query = select(DeliveryRow.status, func.count()).group_by(col(DeliveryRow.status))
     with db.reading() as session:
         return {status: int(n) for status, n in session.exec(query)}
+
+
+def list_deliveries(
+    db: Database, limit: int, status: str | None = None, target: str | None = None
+) -> list[DeliveryLine]:
+    """The newest `limit` deliveries (of a status, of a target), as `monitor alerts` lists
+    them."""
+    return list(delivery_page(db, status=status, target=target, limit=limit).rows)

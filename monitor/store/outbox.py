@@ -32,23 +32,6 @@ class Due:
 
 
 @dataclass(frozen=True, slots=True)
-class DeliveryView:
-    """A delivery as `monitor alerts` shows it."""
-
-    id: int
-    target: str
-    rule: str
-    level: str
-    status: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    sent_at: datetime | None
-    next_attempt_at: datetime
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
 class Silence:
     id: int
     rule: str | None
@@ -198,38 +181,6 @@ def sent_since(db: Database, rule: str, target: str, since: datetime) -> bool:
             .limit(1)
         ).first()
         return found is not None
-
-
-def list_deliveries(
-    db: Database, limit: int, status: str | None = None, target: str | None = None
-) -> list[DeliveryView]:
-    query = (
-        select(DeliveryRow, ItemRow.title)
-        .outerjoin(MatchRow, col(MatchRow.id) == DeliveryRow.match_id)
-        .outerjoin(ItemRow, col(ItemRow.id) == MatchRow.item_id)
-    )
-    if status is not None:
-        query = query.where(DeliveryRow.status == status)
-    if target is not None:
-        query = query.where(DeliveryRow.target == target)
-    query = query.order_by(col(DeliveryRow.id).desc()).limit(limit)
-    with db.reading() as session:
-        return [
-            DeliveryView(
-                id=d.id or 0,
-                target=d.target,
-                rule=d.rule_id,
-                level=d.level,
-                status=d.status,
-                attempts=d.attempts,
-                last_error=d.last_error,
-                created_at=d.created_at,
-                sent_at=d.sent_at,
-                next_attempt_at=d.next_attempt_at,
-                title=title if title is not None else d.rule_title or d.rule_id,
-            )
-            for d, title in session.exec(query)
-        ]
 
 
 def retry_deliveries(

@@ -6,14 +6,13 @@ markup. Secrets never reach a template: URLs and error texts pass through `redac
 """
 
 import re
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from monitor.alerts.links import match_path, story_path
-from monitor.model import Evidence
+from monitor.alerts.render import segments
 from monitor.redact import HIDDEN, redact_url
 
 _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*)://[^\s'\"<>]+")
@@ -89,24 +88,3 @@ def web_link(url: str | None) -> str:
     if url and re.match(r"^https?://", url, re.IGNORECASE):
         return url
     return ""
-
-
-def segments(sentence: str, evidence: Sequence[Evidence]) -> list[tuple[str, bool]]:
-    """The sentence cut into (text, is-evidence) pieces, so the template marks the words."""
-    spans = []
-    for e in evidence:
-        start = sentence.find(e.text) if e.text else -1
-        if start >= 0:
-            spans.append((start, start + len(e.text)))
-    pieces: list[tuple[str, bool]] = []
-    cursor = 0
-    for start, end in sorted(spans):
-        if start < cursor:
-            continue  # overlaps a marked span
-        if start > cursor:
-            pieces.append((sentence[cursor:start], False))
-        pieces.append((sentence[start:end], True))
-        cursor = end
-    if cursor < len(sentence):
-        pieces.append((sentence[cursor:], False))
-    return pieces
