@@ -35,6 +35,7 @@ WALLS: dict[str, tuple[str, ...]] = {
 # Each third-party library and the only modules (or packages, ending in /) that import it.
 HOMES: dict[str, tuple[str, ...]] = {
     "feedparser": ("ingest/parse.py",),
+    "lxml": ("ingest/xmlfeed.py",),
     "httpx": ("ingest/fetch.py",),
     "selectolax": ("ingest/normalize.py",),
     "pebble": ("ingest/workers.py",),

@@ -1,5 +1,8 @@
 """Turn a feed document (bytes) into entries. The only user of feedparser; never sees HTTP.
 
+Plain RSS 2.0 and Atom documents are read by `xmlfeed` (lxml, the same entries, much
+faster); everything else, broken documents included, by feedparser.
+
 feedparser is given bytes wrapped in BytesIO, never a str (it would try a str as a path or
 URL), and documents that declare XML entities are refused before parsing: feedparser's
 fallback parser re-expands "safe" entities and a 200 KB document can exhaust memory.
@@ -11,11 +14,14 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import feedparser
+from feedparser.api import StrictFeedParser
 
 from monitor.errors import ParseError
+from monitor.ingest.xmlfeed import read_plain_feed
 from monitor.model import Entry, ParsedFeed
 
 _ROOT_ELEMENT = re.compile(r"<[A-Za-z_:]")
@@ -53,6 +59,16 @@ def parse_feed(body: bytes, headers: Mapping[str, str] | None = None) -> ParsedF
             "document declares XML entities (<!ENTITY>); refused to avoid entity expansion",
             kind="entities",
         )
+    plain = read_plain_feed(body, headers or {}, feedparser_reads)
+    return plain if plain is not None else read_with_feedparser(body, headers, prolog)
+
+
+def read_with_feedparser(
+    body: bytes, headers: Mapping[str, str] | None, prolog: str | None = None
+) -> ParsedFeed:
+    """`parse_feed` without its fast path: what feedparser reads (bench/parse_equivalence.py
+    compares the two). The entity check is the caller's."""
+    prolog = _prolog_text(body) if prolog is None else prolog
     parsed = feedparser.parse(
         io.BytesIO(body),
         response_headers=dict(headers or {}),
@@ -82,6 +98,23 @@ def parse_feed(body: bytes, headers: Mapping[str, str] | None = None) -> ParsedF
         version=str(parsed.get("version") or ""),
         bozo=bozo,
     )
+
+
+# feedparser's names for the namespaces it knows; elements of others keep their prefix
+_NAMESPACES = {uri.lower(): prefix for uri, prefix in StrictFeedParser.namespaces.items()}
+
+
+@cache
+def feedparser_reads(tag: str, prefix: str | None) -> bool:
+    """Whether feedparser has a reader of its own for this element (the xmlfeed fast path
+    declines documents whose entries hold one it does not read alike)."""
+    namespace, _, local = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
+    known = _NAMESPACES.get(namespace.lower())
+    if "backend.userland.com/rss" in namespace.lower():
+        known = ""
+    name = known if known is not None else (prefix or "")
+    method = f"{name}_{local.lower()}" if name else local.lower()
+    return any(hasattr(StrictFeedParser, f"_{end}_{method}") for end in ("start", "end"))
 
 
 def _prolog_text(body: bytes) -> str:
