@@ -129,13 +129,30 @@ def atom_documents(draw: st.DrawFn) -> bytes:
     ).encode()
 
 
+# Responses whose encoding rules agree with the documents' (UTF-8, declared)
+_RESPONSES = st.sampled_from(
+    [
+        {},
+        {"content-type": "application/rss+xml; charset=utf-8"},
+        {"content-type": "application/atom+xml", "content-language": "uk"},
+        {"content-type": "application/xml; charset=UTF-8"},
+        {"content-type": "text/xml; charset=utf-8"},
+    ]
+)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(rss_documents(), atom_documents()))
-def test_plain_documents_read_as_feedparser_reads_them(body: bytes) -> None:
-    fast = read_plain_feed(body, {}, feedparser_reads)
+@given(st.one_of(rss_documents(), atom_documents()), _RESPONSES)
+def test_plain_documents_read_as_feedparser_reads_them(
+    body: bytes, headers: dict[str, str]
+) -> None:
+    fast = read_plain_feed(body, headers, feedparser_reads)
 
     assert fast is not None  # every generated document is plain
-    assert fast == read_with_feedparser(body, {})
+    assert fast == read_with_feedparser(body, headers)
+
+
+_PLAIN = b'<rss version="2.0"><channel><item><title>a</title></item></channel></rss>'
 
 
 @pytest.mark.parametrize(
@@ -206,10 +223,30 @@ def test_plain_documents_read_as_feedparser_reads_them(body: bytes) -> None:
             {},
         ),
         ("no entries", b'<rss version="2.0"><channel><title>a</title></channel></rss>', {}),
+        ("served as HTML", _PLAIN, {"content-type": "text/html; charset=utf-8"}),
+        ("a response without a content type", _PLAIN, {"content-language": "en"}),
+        (
+            "text/xml without a charset means US-ASCII",
+            _PLAIN.replace(b"a<", "é<".encode()),
+            {"content-type": "text/xml"},
+        ),
+        (
+            "a base address from HTTP",
+            _PLAIN,
+            {"content-type": "application/xml", "content-location": "https://ex.org/"},
+        ),
+        ("UTF-16", _PLAIN.decode().encode("utf-16"), {}),
     ],
 )
 def test_other_documents_go_to_feedparser(why: str, body: bytes, headers: dict[str, str]) -> None:
     assert read_plain_feed(body, headers, feedparser_reads) is None, why
+
+
+def test_the_plain_document_alone_is_read_by_the_fast_path() -> None:
+    headers = {"content-type": "text/xml"}
+    assert read_plain_feed(_PLAIN, headers, feedparser_reads) == read_with_feedparser(
+        _PLAIN, headers
+    )
 
 
 def test_parse_feed_reads_the_declined_documents_with_feedparser() -> None:

@@ -11,6 +11,7 @@ content, dates in forms other than RFC 822 (RSS) and RFC 3339 (Atom), a charset 
 headers, and names from feed extensions feedparser maps to the same fields.
 """
 
+import codecs
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -75,6 +76,12 @@ _REPEATABLE = (
     "group",
     "comments",
 )
+_XML_APPLICATION = (
+    "application/xml",
+    "application/xml-dtd",
+    "application/xml-external-parsed-entity",
+)
+_XML_TEXT = ("text/xml", "text/xml-external-parsed-entity")
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)\Z", re.IGNORECASE)
 _PARSER = etree.XMLParser(
@@ -94,21 +101,51 @@ class _NotPlain(Exception):
 def read_plain_feed(
     body: bytes, headers: Mapping[str, str], reads: FeedparserReads
 ) -> ParsedFeed | None:
-    """The document's entries, or None when it is not a plain RSS 2.0 or Atom 1.0 feed."""
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    if "charset" in content_type.lower() or any(k.lower() == "content-location" for k in headers):
-        return None  # the charset or base address comes from HTTP: feedparser's rules
+    """The document's entries, or None when it is not a plain RSS 2.0 or Atom 1.0 feed.
+
+    `headers` are the response's, with lower-case names, as feedparser is given them.
+    """
+    if "content-location" in headers or "content-base" in headers:
+        return None  # a base address from HTTP: feedparser resolves links against it
+    if body[:4].startswith((b"\xfe\xff", b"\xff\xfe", b"\x00")) or b"\x00" in body[:4]:
+        return None  # UTF-16 and UTF-32: feedparser's sniffing
     try:
         root = etree.fromstring(body, _PARSER)
-        if root.getroottree().docinfo.internalDTD is not None:  # any DOCTYPE
+        info = root.getroottree().docinfo
+        if info.internalDTD is not None or not _decoded_alike(body, info.encoding, headers):
             return None
         if root.tag == "rss" and root.get("version") == "2.0":
-            return _rss(root, _header(headers, "content-language"), reads)
+            return _rss(root, headers.get("content-language"), reads)
         if root.tag == f"{_ATOM}feed":
-            return _atom(root, _header(headers, "content-language"), reads)
-    except (etree.XMLSyntaxError, _NotPlain, ValueError):
+            return _atom(root, headers.get("content-language"), reads)
+    except (etree.XMLSyntaxError, _NotPlain, ValueError, LookupError):
         return None
     return None
+
+
+def _decoded_alike(body: bytes, encoding: str | None, headers: Mapping[str, str]) -> bool:
+    """Whether feedparser decodes the document with the encoding lxml used (its declaration,
+    else UTF-8): feedparser follows RFC 3023, where an HTTP charset comes first and text/xml
+    without one means US-ASCII, and calls anything but an XML media type an error."""
+    used = codecs.lookup(encoding or "utf-8").name
+    if not headers:
+        return True  # no response: the declaration, else UTF-8, as lxml reads it
+    if "content-type" not in headers:
+        return False
+    mime, _, parameters = headers["content-type"].partition(";")
+    mime = mime.strip()
+    charset = ""
+    for parameter in parameters.split(";"):
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip("\"'")
+    if "gb2312" in (charset.lower(), used):
+        return False  # feedparser reads gb2312 as gb18030
+    if mime in _XML_APPLICATION or (mime.startswith("application/") and mime.endswith("+xml")):
+        return not charset or codecs.lookup(charset).name == used
+    if mime in _XML_TEXT or (mime.startswith("text/") and mime.endswith("+xml")):
+        return codecs.lookup(charset).name == used if charset else body.isascii()
+    return False
 
 
 def _rss(root: etree._Element, http_language: str | None, reads: FeedparserReads) -> ParsedFeed:
@@ -349,10 +386,6 @@ def _lang_of(element: etree._Element) -> str | None:
 def _detail_language(detail: etree._Element | None, language: str | None) -> str | None:
     """The language of the summary's element, as feedparser gives it (none without one)."""
     return None if detail is None else _clean(_lang_of(detail) or language)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
 def _rfc822(text: str) -> datetime:
