@@ -1,14 +1,15 @@
 """The fast path for plain feeds: well-formed RSS 2.0 and Atom 1.0 read with lxml. The only
 user of lxml; never sees HTTP.
 
-feedparser reads any feed, however broken, but at about 2,000 entries a second; most feeds
-are plain, well-formed documents that lxml reads fifteen times faster. This module reads such
-a document into the same `Entry` values feedparser's reading gives (bench/parse_equivalence.py
-compares the two on every fixture and corpus feed), and answers None for anything it is not
-sure to read the same way, so that `parse` hands the document to feedparser: documents that
-are not well-formed, a DOCTYPE, other formats and versions, `xml:base`, XHTML or base64
-content, dates in forms other than RFC 822 (RSS) and RFC 3339 (Atom), a charset in the HTTP
-headers, and names from feed extensions feedparser maps to the same fields.
+feedparser reads any feed, however broken; most feeds are plain, well-formed documents that
+lxml reads five to six times faster. This module reads such a document into the same `Entry`
+values feedparser gives (bench/parse_equivalence.py compares the two on every fixture and
+corpus feed, tests/test_xmlfeed.py on generated ones), and answers None for anything it is
+not sure to read the same way, so that `parse` hands the document to feedparser: documents
+that are not well-formed, a DOCTYPE, other formats and versions, `xml:base`, XHTML or base64
+content, markup or cp1252 bytes inside a field, dates in forms other than RFC 822 (RSS) and
+RFC 3339 (Atom), an encoding feedparser would pick otherwise (RFC 3023), and extension
+elements feedparser reads into an entry's fields.
 """
 
 import codecs
@@ -32,19 +33,14 @@ _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 # (media:title onto the title, itunes:summary onto the summary, dcterms:modified onto the
 # date …), so the document goes to feedparser. Media attachments, comment links and
 # feedburner's original link feed no Entry field in either reader.
-_ATTACHMENTS: dict[str, frozenset[str]] = {
-    f"{_MEDIA}{name}": frozenset() for name in ("content", "thumbnail", "credit", "player")
-}
-_ATTACHMENTS[f"{_MEDIA}group"] = frozenset()
-_ATTACHMENTS.update(
-    dict.fromkeys(
-        (
-            "{http://wellformedweb.org/CommentAPI/}commentRss",
-            "{http://purl.org/rss/1.0/modules/slash/}comments",
-            "{http://rssnamespace.org/feedburner/ext/1.0}origLink",
-        ),
-        frozenset(),
-    )
+_ATTACHMENTS: dict[str, frozenset[str]] = dict.fromkeys(
+    [f"{_MEDIA}{name}" for name in ("content", "thumbnail", "credit", "player", "group")]
+    + [
+        "{http://wellformedweb.org/CommentAPI/}commentRss",
+        "{http://purl.org/rss/1.0/modules/slash/}comments",
+        "{http://rssnamespace.org/feedburner/ext/1.0}origLink",
+    ],
+    frozenset(),
 )
 _RSS_ITEM = {
     **dict.fromkeys(
@@ -63,23 +59,10 @@ _ATOM_ENTRY = {
     f"{_ATOM}author": frozenset(f"{_ATOM}{name}" for name in ("name", "email", "uri")),
     **_ATTACHMENTS,
 }
-# fields an entry may repeat (categories, contents, links, attachments)
-_REPEATABLE = (
-    "category",
-    "subject",
-    "encoded",
-    "content",
-    "link",
-    "thumbnail",
-    "credit",
-    "player",
-    "group",
-    "comments",
-)
-_XML_APPLICATION = (
-    "application/xml",
-    "application/xml-dtd",
-    "application/xml-external-parsed-entity",
+# fields an entry may repeat (categories, contents, links, attachments): the tags' ends
+_REPEATABLE = tuple("category subject encoded content link thumbnail credit player group".split())
+_XML_APPLICATION = tuple(
+    f"application/{t}" for t in ("xml", "xml-dtd", "xml-external-parsed-entity")
 )
 _XML_TEXT = ("text/xml", "text/xml-external-parsed-entity")
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
@@ -159,10 +142,9 @@ def _rss(root: etree._Element, http_language: str | None, reads: FeedparserReads
         raise _NotPlain  # feedparser says what is wrong with an empty document
     return ParsedFeed(
         entries=tuple(_rss_item(item, http_language, reads) for item in items),
-        title=_clean(_child_text(channel, "title")),
+        title=_child_text(channel, "title"),
         # feedparser: the channel's <language>, else the root's xml:lang, else HTTP's
-        language=_clean(_child_text(channel, "language"))
-        or _clean(_own_lang(root) or http_language),
+        language=_child_text(channel, "language") or _clean(_own_lang(root) or http_language),
         version="rss20",
         bozo=None,
     )
@@ -176,17 +158,15 @@ def _rss_item(item: etree._Element, language: str | None, reads: FeedparserReads
     if detail is None and contents:
         summary, detail = contents[0], fields[_CONTENT][0]
     date_text, published = None, None
-    if (written := _clean(_text(_first(fields, "pubDate")))) is not None:
+    if (written := _text(_first(fields, "pubDate"))) is not None:
         date_text, published = written, _rfc822(written)
-    elif (written := _clean(_text(_first(fields, f"{_DC}date")))) is not None:
+    elif (written := _text(_first(fields, f"{_DC}date"))) is not None:
         date_text, published = written, _rfc3339(written)
-    author = _clean(_text(_first(fields, "author"))) or _clean(
-        _text(_first(fields, f"{_DC}creator"))
-    )
+    author = _text(_first(fields, "author")) or _text(_first(fields, f"{_DC}creator"))
     return Entry(
-        guid=_clean(_text(_first(fields, "guid"))),
+        guid=_text(_first(fields, "guid")),
         link=_link(item, "guid"),
-        title=_clean(_text(_first(fields, "title"))),
+        title=_text(_first(fields, "title")),
         summary_html=_clean(summary),
         content_html="\n".join(contents) or None,
         author=author,
@@ -236,7 +216,7 @@ def _atom(root: etree._Element, http_language: str | None, reads: FeedparserRead
         _text_construct(title)
     return ParsedFeed(
         entries=tuple(_atom_entry(e, language, reads) for e in entries),
-        title=_clean(_text(title)),
+        title=_text(title),
         language=_clean(language),
         version="atom10",
         bozo=None,
@@ -259,14 +239,14 @@ def _atom_entry(entry: etree._Element, language: str | None, reads: FeedparserRe
         summary, detail = contents[0], fields["content"][0]
     date_text, published = None, None
     for name in ("published", "updated"):
-        written = _clean(_text(_first(fields, name)))
+        written = _text(_first(fields, name))
         if written is not None:
             date_text, published = written, _rfc3339(written)
             break
     return Entry(
-        guid=_clean(_text(_first(fields, "id"))),
+        guid=_text(_first(fields, "id")),
         link=_link(entry, f"{_ATOM}id"),
-        title=_clean(_text(_first(fields, "title"))),
+        title=_text(_first(fields, "title")),
         summary_html=_clean(summary),
         content_html="\n".join(contents) or None,
         author=_atom_author(_first(fields, "author")),
@@ -287,7 +267,7 @@ def _link(entry: etree._Element, id_tag: str) -> str | None:
     for child in entry.iterchildren(tag=etree.Element):
         attributes = {str(k).lower(): str(v) for k, v in child.attrib.items()}
         if child.tag == "link":
-            link, seen_link = _clean(_text(child)), True
+            link, seen_link = _text(child), True
         elif child.tag == f"{_ATOM}link":
             if "href" not in attributes or "url" in attributes or "uri" in attributes:
                 raise _NotPlain  # feedparser reads those links its own way
@@ -300,7 +280,7 @@ def _link(entry: etree._Element, id_tag: str) -> str | None:
             and not seen_link
             and attributes.get("ispermalink", "true") == "true"
         ):
-            link, seen_link = _clean(_text(child)), True
+            link, seen_link = _text(child), True
     return link
 
 
@@ -316,7 +296,7 @@ def _tags(entry: etree._Element, tags: tuple[str, ...]) -> tuple[str, ...]:
         elif element.get("term") is not None or element.get("label") is not None:
             raise _NotPlain
         else:
-            key = (_clean(_text(element)), element.get("domain"), None)
+            key = (_text(element), element.get("domain"), None)
         if key not in seen and any(part is not None for part in key):
             seen.append(key)
     return tuple(term for term, _, _ in seen if term)
@@ -325,8 +305,8 @@ def _tags(entry: etree._Element, tags: tuple[str, ...]) -> tuple[str, ...]:
 def _atom_author(author: etree._Element | None) -> str | None:
     if author is None:
         return None
-    name = _clean(_child_text(author, f"{_ATOM}name"))
-    email = _clean(_child_text(author, f"{_ATOM}email"))
+    name = _child_text(author, f"{_ATOM}name")
+    email = _child_text(author, f"{_ATOM}email")
     if name and email:
         return f"{name} ({email})"
     return name or email
@@ -342,9 +322,8 @@ def _text_construct(element: etree._Element) -> None:
 
 
 def _check_plain(element: etree._Element) -> None:
-    for node in element.iter():
-        if isinstance(node.tag, str) and node.get(_XML_BASE) is not None:
-            raise _NotPlain
+    if any(node.get(_XML_BASE) is not None for node in element.iter(tag=etree.Element)):
+        raise _NotPlain
 
 
 def _first(fields: dict[str, list[etree._Element]], name: str) -> etree._Element | None:
@@ -361,6 +340,7 @@ def _child_text(element: etree._Element, tag: str) -> str | None:
 
 
 def _text(element: etree._Element | None) -> str | None:
+    """The element's text, stripped; None when it is missing or blank."""
     if element is None:
         return None
     if len(element):
@@ -368,7 +348,7 @@ def _text(element: etree._Element | None) -> str | None:
     text = element.text or ""
     if _C1_CONTROLS.search(text):
         raise _NotPlain  # cp1252 read as latin-1, or text encoded twice: feedparser repairs it
-    return text.strip()
+    return text.strip() or None
 
 
 def _own_lang(element: etree._Element) -> str | None:
