@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from monitor.engine.condition import (
     ActorCond,
@@ -77,7 +78,12 @@ class Scan:
         title_end = len(item.title)
         self.whole = Span(0, len(self.text), self.text, is_title=False)
         self.title = Span(0, title_end, item.title, is_title=True)
-        self.sentences = [
+
+    @cached_property
+    def sentences(self) -> list[Span]:
+        """Cut only when a rule asks: most items name no rule's actors and need none."""
+        title_end = self.title.end
+        return [
             Span(s.start, s.end, s.text, is_title=s.end <= title_end)
             for s in split_sentences(self.text)
         ]

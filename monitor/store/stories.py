@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlalchemy import insert, or_, select
+from sqlmodel import Session, col
 
 from monitor.store.tables import ItemRow, StoryRow
 
@@ -72,15 +72,17 @@ def file_stories(
     filing: Filing,
 ) -> dict[int, int]:
     """File each (item, feed name) under a story; item id -> story id. Joined stories get
-    the copy's feed and a new last-seen time; the others are created."""
+    the copy's feed and a new last-seen time; the others are created, in one statement."""
     wanted = filing.wanted(now, window)
-    fresh = session.exec(
-        select(StoryRow).where(
+    # plain columns, not ORM objects: every poll reads the stories touched since the last
+    changed = session.execute(
+        select(*_SNAPSHOT_COLUMNS).where(
             or_(col(StoryRow.id) > wanted.after_id, col(StoryRow.last_seen) >= wanted.since)
         )
     )
-    filing.catch_up([_snapshot(row) for row in fresh], now, window)
+    filing.catch_up([StorySnapshot(*row) for row in changed], now, window)
     filed: dict[int, int] = {}
+    created: list[tuple[int, dict[str, object]]] = []
     for item, feed in items:
         assert item.id is not None
         words = filing.fingerprint(item.title, item.summary, item.language)
@@ -91,20 +93,31 @@ def file_stories(
             story.last_seen = max(story.last_seen, now)
             if feed not in story.feeds:
                 story.feeds = [*story.feeds, feed]
+            session.add(story)
+            assert story.id is not None
+            filed[item.id] = story.id
         else:
-            story = StoryRow(
-                title=item.title,
-                link=item.link,
-                words=words,
-                feeds=[feed],
-                first_seen=now,
-                last_seen=now,
-            )
-        session.add(story)
-        session.flush()
-        assert story.id is not None
-        filed[item.id] = story.id
+            # a later item of this poll never joins it (one feed's items are never one
+            # story), so its id is only needed once all are made
+            values = {"title": item.title, "link": item.link, "words": words, "feeds": [feed]}
+            created.append((item.id, {**values, "first_seen": now, "last_seen": now}))
+    if created:
+        made = session.execute(
+            insert(StoryRow).returning(col(StoryRow.id), sort_by_parameter_order=True),
+            [values for _, values in created],
+        )
+        filed.update(zip((item_id for item_id, _ in created), made.scalars(), strict=True))
+    session.flush()
     return filed
+
+
+_SNAPSHOT_COLUMNS = (
+    col(StoryRow.id),
+    col(StoryRow.link),
+    col(StoryRow.words),
+    col(StoryRow.feeds),
+    col(StoryRow.last_seen),
+)
 
 
 def _snapshot(row: StoryRow) -> StorySnapshot:
