@@ -29,18 +29,19 @@ _TRACKING_PARAMS = frozenset(
 )
 _TRACKING_PREFIXES = ("utm_", "__twitter")
 _BLOCK_BREAK = "\u2029"  # marks block ends; source newlines inside a block are just spaces
-_WHITESPACE = re.compile(r"\s+")
+# white space within a line that is not already one space (a lone space is left alone)
+_SPACES = re.compile(r"[^\S\u2029]{2,}|[^\S \u2029]")
 # Invisible characters that split words for matching ("Pyong\u00adyang"); ZWJ/ZWNJ stay.
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e"))
-
-
-# Control (Cc), surrogate (Cs) and private-use (Co) characters, white space excepted: one
-# regex pass instead of a category lookup per character (tests/test_normalize.py checks this
-# class against unicodedata over every code point).
-_UNPRINTABLE = re.compile(
-    r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff\ue000-\uf8ff"
-    r"\U000f0000-\U000ffffd\U00100000-\U0010fffd]"
+_INVISIBLE = "\u00ad\u200b\u2060\ufeff\u180e"
+# Control (Cc), surrogate (Cs) and private-use (Co) characters, white space excepted, as a
+# regex class instead of a category lookup per character (tests/test_normalize.py checks it
+# against unicodedata over every code point).
+_UNPRINTABLE_CLASS = (
+    r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff\ue000-\uf8ff"
+    r"\U000f0000-\U000ffffd\U00100000-\U0010fffd"
 )
+_UNPRINTABLE = re.compile(f"[{_UNPRINTABLE_CLASS}]")
+_DROPPED_CHARACTERS = re.compile(f"[{_INVISIBLE}{_UNPRINTABLE_CLASS}]")  # one pass for both
 
 
 def normalize_entry(
@@ -94,9 +95,8 @@ def html_to_text(html: str) -> str:
         for node in tree.css(_BLOCK_ELEMENTS):
             node.insert_after(_BLOCK_BREAK)
         text = tree.body.text(separator="") if tree.body is not None else ""
-    text = _UNPRINTABLE.sub("", text.translate(_INVISIBLE))
-    text = unicodedata.normalize("NFKC", text)
-    lines = (_WHITESPACE.sub(" ", line).strip() for line in text.split(_BLOCK_BREAK))
+    text = unicodedata.normalize("NFKC", _DROPPED_CHARACTERS.sub("", text))
+    lines = (line.strip() for line in _SPACES.sub(" ", text).split(_BLOCK_BREAK))
     return "\n".join(line for line in lines if line)
 
 
