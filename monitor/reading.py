@@ -10,7 +10,7 @@ stays with the daemon, which knows them.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -47,12 +47,14 @@ def read_and_match(
     fetched_at: datetime,
     rules: RulesRef | None,
 ) -> tuple[ParsedFeed, tuple[Item, ...], tuple[Match, ...] | None]:
-    """The document's feed, items and matches (None: not matched here, see the module).
+    """The document's feed (without its raw entries: the items say it all, and they would
+    double what is sent back), items and matches (None: not matched here, see the module).
 
     Raises:
         ParseError: the body is not a usable feed.
     """
     parsed, items = read_document(body, headers, url=url, language=language, fetched_at=fetched_at)
+    parsed = replace(parsed, entries=())
     if rules is None:
         return parsed, items, ()
     ruleset = _ruleset(rules)
