@@ -106,6 +106,9 @@ class Match:
     evidence: tuple[Evidence, ...]
     targets: tuple[str, ...] = ()  # where alerts for it go (routing is done by the pipeline)
     rule_title: str = ""  # kept with the alert, so it reads the same after the rule changes
+    # the item's story fingerprint (monitor.alerts.stories), made where it was matched so
+    # that the process storing it does not have to
+    story_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from monitor.alerts.stories import story_words
 from monitor.engine.loader import load_ruleset
 from monitor.engine.match import match_items
 from monitor.engine.ruleset import RuleSet
@@ -60,7 +61,14 @@ def read_and_match(
     ruleset = _ruleset(rules)
     if ruleset is None:
         return parsed, items, None
-    return parsed, items, tuple(match_items(ruleset, items))
+    found = match_items(ruleset, items)
+    # the story fingerprints of matched items, made here rather than in the daemon's process
+    by_key = {item.key: item for item in items}
+    prints = {
+        key: story_words(by_key[key].title, by_key[key].summary, by_key[key].language)
+        for key in {m.item_key for m in found}
+    }
+    return parsed, items, tuple(replace(m, story_words=prints[m.item_key]) for m in found)
 
 
 def _ruleset(ref: RulesRef) -> RuleSet | None:

@@ -8,13 +8,18 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlmodel import select
+
 from monitor import store
+from monitor.alerts.stories import StoryFiling, story_words
 from monitor.app import open_app
 from monitor.engine.rulebook import RuleBook
+from monitor.model import Match, PollResult
 from monitor.pipeline import poll_feed
 from monitor.reading import RulesRef, read_and_match
 from monitor.settings import FeedConfig, Settings
 from monitor.store import Database
+from monitor.store.tables import StoryRow
 from tests.conftest import RULES_DIR
 from tests.feedserver import FeedServer
 
@@ -35,6 +40,29 @@ def test_a_reader_matches_with_the_live_rule_set(tmp_path: Path) -> None:
 
     assert matches is not None and [m.rule for m in matches] == ["alp-bet-arms"]
     assert matches[0].item_key == items[0].key
+    # the story fingerprint comes made, so the daemon's process files the story without it
+    assert matches[0].story_words == story_words(items[0].title, "", None)
+    assert "artil" in matches[0].story_words
+
+
+def test_stories_are_filed_with_the_fingerprints_readers_made(db: Database) -> None:
+    # the store takes a given fingerprint as it is (here: one that names no real words)
+    feeds = [FeedConfig(name="f", url="http://x/f.xml", interval=timedelta(hours=1))]
+    store.sync_feeds(db, feeds, NOW)
+    [state] = store.claim_due_feeds(db, "me", NOW, timedelta(minutes=5), 1)
+    item = read_and_match(DOCUMENT, {}, url="http://x/", language=None, fetched_at=NOW, rules=None)[
+        1
+    ][0]
+    match = Match("r", "v", "high", 1.0, item.key, item.title, (), ("t",), "R", ("given", "|"))
+    result = PollResult(
+        feed_id=state.id, started_at=NOW, finished_at=NOW, outcome="ok",
+        next_poll_at=NOW + timedelta(hours=1), items=(item,), matches=(match,),
+    )  # fmt: skip
+
+    store.save_poll(db, result, "me", StoryFiling())
+
+    with db.reading() as session:
+        assert [row.words for row in session.exec(select(StoryRow))] == [["given", "|"]]
 
 
 def test_a_reader_whose_files_are_another_version_leaves_matching_to_the_daemon(

@@ -38,6 +38,7 @@ __all__ = [
     "headline_cover",
     "same_story",
     "similarity",
+    "story_words",
 ]
 
 MIN_WORDS = 3  # fewer compared words than this say too little to call two items one story
@@ -247,6 +248,11 @@ class StoryIndex:
                 band[key] = held.pop()
 
 
+def story_words(title: str, summary: str, language: str | None) -> tuple[str, ...]:
+    """The words an item's story is recognised by, as `StoryFiling.fingerprint` gives them."""
+    return tuple(fingerprint(title, summary, language).to_json())
+
+
 class StoryFiling:
     """What the store asks when it files a matched item (a `monitor.store.Filing`), backed
     by a `StoryIndex` of the window: loaded once, then kept up to date with the stories any
@@ -264,7 +270,7 @@ class StoryFiling:
         self._lock = threading.Lock()  # polls store in threads
 
     def fingerprint(self, title: str, summary: str, language: str | None) -> list[str]:
-        return fingerprint(title, summary, language).to_json()
+        return list(story_words(title, summary, language))
 
     def wanted(self, now: datetime, window: timedelta) -> Wanted:
         with self._lock:

@@ -100,9 +100,10 @@ def _insert_matches(
     keys = list(dict.fromkeys(m.item_key for m in fresh))
     items = session.exec(select(ItemRow).where(col(ItemRow.id).in_([new[k] for k in keys])))
     by_id = {row.id: row for row in items}
+    made = {m.item_key: m.story_words for m in fresh if m.story_words}
     filed = file_stories(
         session,
-        [(by_id[new[key]], feed_name) for key in keys],
+        [(by_id[new[key]], feed_name, made.get(key)) for key in keys],
         result.started_at,
         result.story_window,
         filing,

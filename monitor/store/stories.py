@@ -66,13 +66,14 @@ class Filing(Protocol):
 
 def file_stories(
     session: Session,
-    items: Sequence[tuple[ItemRow, str]],
+    items: Sequence[tuple[ItemRow, str, Sequence[str] | None]],
     now: datetime,
     window: timedelta,
     filing: Filing,
 ) -> dict[int, int]:
-    """File each (item, feed name) under a story; item id -> story id. Joined stories get
-    the copy's feed and a new last-seen time; the others are created, in one statement."""
+    """File each (item, feed name, its fingerprint when already made) under a story; item
+    id -> story id. Joined stories get the copy's feed and a new last-seen time; the others
+    are created, in one statement."""
     wanted = filing.wanted(now, window)
     # plain columns, not ORM objects: every poll reads the stories touched since the last
     changed = session.execute(
@@ -83,9 +84,11 @@ def file_stories(
     filing.catch_up([StorySnapshot(*row) for row in changed], now, window)
     filed: dict[int, int] = {}
     created: list[tuple[int, dict[str, object]]] = []
-    for item, feed in items:
+    for item, feed, given in items:
         assert item.id is not None
-        words = filing.fingerprint(item.title, item.summary, item.language)
+        words = (
+            list(given) if given else filing.fingerprint(item.title, item.summary, item.language)
+        )
         chosen = filing.pick(words, item.link, feed, now, window)
         story = session.get(StoryRow, chosen) if chosen is not None else None
         if story is not None and filing.accepts(_snapshot(story), feed, now, window):
