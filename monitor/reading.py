@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from monitor.alerts.stories import story_words
+from monitor.alerts.storyprint import story_words
 from monitor.engine.loader import load_ruleset
 from monitor.engine.match import match_items
 from monitor.engine.ruleset import RuleSet

@@ -11,7 +11,8 @@ from pathlib import Path
 from sqlmodel import select
 
 from monitor import store
-from monitor.alerts.stories import StoryFiling, story_words
+from monitor.alerts.stories import StoryFiling
+from monitor.alerts.storyprint import story_words
 from monitor.app import open_app
 from monitor.engine.rulebook import RuleBook
 from monitor.model import Match, PollResult

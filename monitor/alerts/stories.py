@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.alerts.storyprint import BANDS, ROWS, StoryPrint, fingerprint
+from monitor.alerts.storyprint import BANDS, ROWS, StoryPrint, fingerprint, story_words
 from monitor.model import LEVELS, as_level
 from monitor.store import StorySnapshot, Wanted
 
@@ -246,11 +246,6 @@ class StoryIndex:
             held.discard(story_id)
             if len(held) == 1:
                 band[key] = held.pop()
-
-
-def story_words(title: str, summary: str, language: str | None) -> tuple[str, ...]:
-    """The words an item's story is recognised by, as `StoryFiling.fingerprint` gives them."""
-    return tuple(fingerprint(title, summary, language).to_json())
 
 
 class StoryFiling:

@@ -131,6 +131,12 @@ def fingerprint(title: str, summary: str, language: str | None) -> StoryPrint:
     return StoryPrint(frozenset(content_words(title, lang)), frozenset(lead))
 
 
+def story_words(title: str, summary: str, language: str | None) -> tuple[str, ...]:
+    """The print of an item as stored with its story (`StoryPrint.to_json`): what
+    `StoryFiling.fingerprint` gives, and what reader processes make for matched items."""
+    return tuple(fingerprint(title, summary, language).to_json())
+
+
 def content_words(text: str, language: str) -> Iterator[str]:
     """The content words of `text`, in order, as fingerprints compare them."""
     folded = unicodedata.normalize("NFKC", text).casefold().replace("i\u0307", "i")
