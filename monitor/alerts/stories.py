@@ -291,6 +291,10 @@ class StoryFiling:
                 self._seen_id = max(self._seen_id, story.id)
             self._looked = now
 
+    def knows(self, story_id: int) -> bool:
+        with self._lock:
+            return story_id in self.index
+
     def pick(
         self, words: Sequence[str], link: str | None, feed: str, now: datetime, window: timedelta
     ) -> int | None:

@@ -9,11 +9,11 @@ filing that has seen every story up to id N misses none when it next asks for th
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 
 from monitor.store.tables import ItemRow, StoryRow
@@ -52,6 +52,10 @@ class Filing(Protocol):
     def catch_up(self, stories: Sequence[StorySnapshot], now: datetime, window: timedelta) -> None:
         """Learn of stories made or joined since the last look (by any daemon)."""
 
+    def knows(self, story_id: int) -> bool:
+        """Whether the filing holds this story's words (a story joined since the last look
+        is handed over without them when it does)."""
+
     def pick(
         self, words: Sequence[str], link: str | None, feed: str, now: datetime, window: timedelta
     ) -> int | None:
@@ -73,16 +77,11 @@ def file_stories(
 ) -> dict[int, int]:
     """File each (item, feed name, its fingerprint when already made) under a story; item
     id -> story id. Joined stories get the copy's feed and a new last-seen time; the others
-    are created, in one statement."""
-    wanted = filing.wanted(now, window)
-    # plain columns, not ORM objects: every poll reads the stories touched since the last
-    changed = session.execute(
-        select(*_SNAPSHOT_COLUMNS).where(
-            or_(col(StoryRow.id) > wanted.after_id, col(StoryRow.last_seen) >= wanted.since)
-        )
-    )
-    filing.catch_up([StorySnapshot(*row) for row in changed], now, window)
+    are created. Three statements per poll, whatever the number of items."""
+    known = {story.id: story for story in _changed(session, filing, now, window)}
+    filing.catch_up(list(known.values()), now, window)
     filed: dict[int, int] = {}
+    joined: list[dict[str, object]] = []
     created: list[tuple[int, dict[str, object]]] = []
     for item, feed, given in items:
         assert item.id is not None
@@ -90,28 +89,58 @@ def file_stories(
             list(given) if given else filing.fingerprint(item.title, item.summary, item.language)
         )
         chosen = filing.pick(words, item.link, feed, now, window)
-        story = session.get(StoryRow, chosen) if chosen is not None else None
-        if story is not None and filing.accepts(_snapshot(story), feed, now, window):
-            story.items += 1
-            story.last_seen = max(story.last_seen, now)
-            if feed not in story.feeds:
-                story.feeds = [*story.feeds, feed]
-            session.add(story)
-            assert story.id is not None
+        story = None if chosen is None else known.get(chosen) or _stored(session, chosen)
+        if story is not None and filing.accepts(story, feed, now, window):
+            feeds = story.feeds if feed in story.feeds else (*story.feeds, feed)
+            story = known[story.id] = replace(
+                story, feeds=feeds, last_seen=max(story.last_seen, now)
+            )
+            joined.append({"story": story.id, "story_feeds": list(feeds), "seen": story.last_seen})
             filed[item.id] = story.id
         else:
             # a later item of this poll never joins it (one feed's items are never one
             # story), so its id is only needed once all are made
             values = {"title": item.title, "link": item.link, "words": words, "feeds": [feed]}
             created.append((item.id, {**values, "first_seen": now, "last_seen": now}))
+    if joined:
+        session.connection().execute(_JOIN, joined)
     if created:
         made = session.execute(
             insert(StoryRow).returning(col(StoryRow.id), sort_by_parameter_order=True),
             [values for _, values in created],
         )
         filed.update(zip((item_id for item_id, _ in created), made.scalars(), strict=True))
-    session.flush()
     return filed
+
+
+def _changed(
+    session: Session, filing: Filing, now: datetime, window: timedelta
+) -> list[StorySnapshot]:
+    """The stories made since the filing last looked, and those touched since (without
+    their words, unless the filing lacks them). Plain columns, not ORM objects: every poll
+    asks."""
+    wanted = filing.wanted(now, window)
+    made = session.execute(
+        select(*_SNAPSHOT_COLUMNS).where(col(StoryRow.id) > wanted.after_id)
+    ).all()
+    touched = session.execute(
+        select(col(StoryRow.id), col(StoryRow.link), col(StoryRow.feeds), col(StoryRow.last_seen))
+        .where(col(StoryRow.id) <= wanted.after_id)
+        .where(col(StoryRow.last_seen) >= wanted.since)
+    ).all()
+    snapshots = [StorySnapshot(i, link, tuple(w), tuple(f), seen) for i, link, w, f, seen in made]
+    for i, link, feeds, seen in touched:
+        whole = None if filing.knows(i) else _stored(session, i)
+        snapshots.append(whole or StorySnapshot(i, link, (), tuple(feeds), seen))
+    return snapshots
+
+
+def _stored(session: Session, story_id: int) -> StorySnapshot | None:
+    row = session.execute(select(*_SNAPSHOT_COLUMNS).where(col(StoryRow.id) == story_id)).first()
+    if row is None:
+        return None
+    found, link, words, feeds, seen = row
+    return StorySnapshot(found, link, tuple(words), tuple(feeds), seen)
 
 
 _SNAPSHOT_COLUMNS = (
@@ -121,8 +150,14 @@ _SNAPSHOT_COLUMNS = (
     col(StoryRow.feeds),
     col(StoryRow.last_seen),
 )
-
-
-def _snapshot(row: StoryRow) -> StorySnapshot:
-    assert row.id is not None
-    return StorySnapshot(row.id, row.link, tuple(row.words), tuple(row.feeds), row.last_seen)
+# one copy more for a story: run once (Core, by the table) for all the stories a poll joins
+_STORY = StoryRow.__table__  # type: ignore[attr-defined]
+_JOIN = (
+    update(_STORY)
+    .where(_STORY.c.id == bindparam("story"))
+    .values(
+        items=_STORY.c["items"] + 1,  # c.items is the collection's own method
+        feeds=bindparam("story_feeds"),
+        last_seen=bindparam("seen"),
+    )
+)
