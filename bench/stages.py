@@ -41,6 +41,7 @@ from poll_cycle import fresh_database, pg_available  # noqa: E402
 from monitor import store  # noqa: E402
 from monitor.alerts.route import route  # noqa: E402
 from monitor.alerts.stories import StoryFiling  # noqa: E402
+from monitor.alerts.storyprint import story_words  # noqa: E402
 from monitor.engine.lexicon import fold  # noqa: E402
 from monitor.engine.loader import load_ruleset  # noqa: E402
 from monitor.engine.match import match_items  # noqa: E402
@@ -505,10 +506,20 @@ def main() -> None:
     more, found = match_stage(ruleset, items, expected)
     print_rows(more)
     rows += more
+    # as the daemon does: readers add each matched item's story fingerprint, the pipeline
+    # routes (neither is timed here: the fingerprints are reader work, not store work)
+    by_key = {item.key: item for feed in items for item in feed}
     routed = [
         tuple(
             replace(
-                m, targets=route(ruleset.rule(m.rule), ()), rule_title=ruleset.rule(m.rule).title
+                m,
+                targets=route(ruleset.rule(m.rule), ()),
+                rule_title=ruleset.rule(m.rule).title,
+                story_words=story_words(
+                    by_key[m.item_key].title,
+                    by_key[m.item_key].summary,
+                    by_key[m.item_key].language,
+                ),
             )
             for m in feed
         )

@@ -160,12 +160,16 @@ def _insert_matches(
 def _escalations(
     session: Session, repeats: list[dict[str, Any]], filing: Filing
 ) -> list[dict[str, Any]]:
-    out = []
-    for delivery in repeats:
-        first = session.exec(select(DeliveryRow).where(DeliveryRow.key == delivery["key"])).first()
-        if first is not None and filing.escalates(first.level, delivery["level"]):
-            out.append({**delivery, "key": f"{delivery['key']}:escalated"})
-    return out
+    if not repeats:
+        return []
+    keys = [delivery["key"] for delivery in repeats]
+    query = select(col(DeliveryRow.key), col(DeliveryRow.level))
+    first = dict(session.execute(query.where(col(DeliveryRow.key).in_(keys))))
+    return [
+        {**delivery, "key": f"{delivery['key']}:escalated"}
+        for delivery in repeats
+        if delivery["key"] in first and filing.escalates(first[delivery["key"]], delivery["level"])
+    ]
 
 
 def _item_values(item: Item, result: PollResult) -> dict[str, object]:
