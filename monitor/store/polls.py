@@ -164,7 +164,7 @@ def _escalations(
         return []
     keys = [delivery["key"] for delivery in repeats]
     query = select(col(DeliveryRow.key), col(DeliveryRow.level))
-    first = dict(session.execute(query.where(col(DeliveryRow.key).in_(keys))))
+    first = dict(session.execute(query.where(col(DeliveryRow.key).in_(keys))).all())
     return [
         {**delivery, "key": f"{delivery['key']}:escalated"}
         for delivery in repeats
