@@ -46,24 +46,66 @@ def test_a_reader_matches_with_the_live_rule_set(tmp_path: Path) -> None:
     assert "artil" in matches[0].story_words
 
 
+def _matched_poll(db: Database, feed: str, guid: str, words: tuple[str, ...], at: datetime) -> None:
+    """Store one poll of `feed` at `at`: one item, matched, with the fingerprint `words`."""
+    store.sync_feeds(
+        db, [FeedConfig(name=feed, url=f"http://x/{feed}.xml", interval=timedelta(hours=1))], at
+    )
+    [state] = store.claim_due_feeds(db, "me", at, timedelta(minutes=5), 1)
+    document = DOCUMENT.replace(b"r1", guid.encode())
+    [item] = read_and_match(
+        document, {}, url="http://x/", language=None, fetched_at=at, rules=None
+    )[1]
+    match = Match("r", "v", "high", 1.0, item.key, item.title, (), ("t",), "R", words)
+    result = PollResult(
+        feed_id=state.id, started_at=at, finished_at=at, outcome="ok",
+        next_poll_at=at + timedelta(hours=1), items=(item,), matches=(match,),
+    )  # fmt: skip
+    store.save_poll(db, result, "me", StoryFiling())
+
+
 def test_stories_are_filed_with_the_fingerprints_readers_made(db: Database) -> None:
     # the store takes a given fingerprint as it is (here: one that names no real words)
-    feeds = [FeedConfig(name="f", url="http://x/f.xml", interval=timedelta(hours=1))]
-    store.sync_feeds(db, feeds, NOW)
-    [state] = store.claim_due_feeds(db, "me", NOW, timedelta(minutes=5), 1)
-    item = read_and_match(DOCUMENT, {}, url="http://x/", language=None, fetched_at=NOW, rules=None)[
-        1
-    ][0]
-    match = Match("r", "v", "high", 1.0, item.key, item.title, (), ("t",), "R", ("given", "|"))
-    result = PollResult(
-        feed_id=state.id, started_at=NOW, finished_at=NOW, outcome="ok",
-        next_poll_at=NOW + timedelta(hours=1), items=(item,), matches=(match,),
-    )  # fmt: skip
-
-    store.save_poll(db, result, "me", StoryFiling())
+    _matched_poll(db, "f", "r1", ("given", "|"), NOW)
 
     with db.reading() as session:
         assert [row.words for row in session.exec(select(StoryRow))] == [["given", "|"]]
+
+
+def test_a_new_filing_loads_only_the_stories_of_the_window(db: Database) -> None:
+    # Given a story last seen a month ago and one seen an hour ago
+    _matched_poll(db, "old", "o1", ("old", "|"), NOW - timedelta(days=30))
+    _matched_poll(db, "new", "n1", ("new", "|"), NOW - timedelta(hours=1))
+    with db.reading() as session:
+        ids = {row.words[0]: row.id for row in session.exec(select(StoryRow))}
+
+    # When a daemon that just started (a new filing) stores its first matched poll
+    filing = StoryFiling()
+    store.sync_feeds(
+        db, [FeedConfig(name="x", url="http://x/x.xml", interval=timedelta(hours=1))], NOW
+    )
+    [state] = store.claim_due_feeds(db, "me", NOW, timedelta(minutes=5), 1)
+    [item] = read_and_match(
+        DOCUMENT, {}, url="http://x/", language=None, fetched_at=NOW, rules=None
+    )[1]
+    match = Match("r", "v", "high", 1.0, item.key, item.title, (), ("t",), "R", ("x", "|"))
+    store.save_poll(
+        db,
+        PollResult(
+            feed_id=state.id,
+            started_at=NOW,
+            finished_at=NOW,
+            outcome="ok",
+            next_poll_at=NOW + timedelta(hours=1),
+            items=(item,),
+            matches=(match,),
+        ),
+        "me",
+        filing,
+    )
+
+    # Then it holds the recent story and never read the old one (history costs no memory)
+    assert filing.knows(ids["new"]) and not filing.knows(ids["old"])
 
 
 def test_a_reader_whose_files_are_another_version_leaves_matching_to_the_daemon(

@@ -120,8 +120,12 @@ def _changed(
     their words, unless the filing lacks them). Plain columns, not ORM objects: every poll
     asks."""
     wanted = filing.wanted(now, window)
+    # only the window: a story last seen before it takes no more copies, and history would
+    # otherwise fill the first look (every story ever made) and the memory that holds it
     made = session.execute(
-        select(*_SNAPSHOT_COLUMNS).where(col(StoryRow.id) > wanted.after_id)
+        select(*_SNAPSHOT_COLUMNS)
+        .where(col(StoryRow.id) > wanted.after_id)
+        .where(col(StoryRow.last_seen) >= now - window)
     ).all()
     touched = session.execute(
         select(col(StoryRow.id), col(StoryRow.link), col(StoryRow.feeds), col(StoryRow.last_seen))
