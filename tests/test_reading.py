@@ -77,7 +77,7 @@ def test_a_new_filing_loads_only_the_stories_of_the_window(db: Database) -> None
     _matched_poll(db, "old", "o1", ("old", "|"), NOW - timedelta(days=30))
     _matched_poll(db, "new", "n1", ("new", "|"), NOW - timedelta(hours=1))
     with db.reading() as session:
-        ids = {row.words[0]: row.id for row in session.exec(select(StoryRow))}
+        ids = {row.words[0]: row.id or 0 for row in session.exec(select(StoryRow))}
 
     # When a daemon that just started (a new filing) stores its first matched poll
     filing = StoryFiling()

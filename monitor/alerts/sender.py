@@ -71,15 +71,7 @@ class Sender:
             if self._stopping:
                 break
             now = self.clock()
-            due = await asyncio.to_thread(
-                store.claim_due_deliveries,
-                self.db,
-                self.owner,
-                now,
-                self.settings.lease,
-                1,
-                skip=digests,
-            )
+            due = await self._claim(now, 1, skip=digests)
             if not due:
                 break
             for ready in await self._screen(due, now):
@@ -91,16 +83,7 @@ class Sender:
         if self._stopping:
             return 0
         now = self.clock()
-        due = await asyncio.to_thread(
-            store.claim_due_deliveries,
-            self.db,
-            self.owner,
-            now,
-            self.settings.lease,
-            DIGEST_BATCH,
-            only=target,
-        )
-        ready = await self._screen(due, now)
+        ready = await self._screen(await self._claim(now, DIGEST_BATCH, only=target), now)
         if not ready:
             return 0
         return await self._run(partial(self._attempt_digest, target, ready))
@@ -113,6 +96,21 @@ class Sender:
             return True
         done, _ = await asyncio.wait({self._inflight}, timeout=grace)
         return bool(done)
+
+    async def _claim(
+        self, now: datetime, limit: int, *, skip: tuple[str, ...] = (), only: str | None = None
+    ) -> list[store.Due]:
+        """Lease up to `limit` due deliveries (of target `only`, or of all but `skip`)."""
+        return await asyncio.to_thread(
+            store.claim_due_deliveries,
+            self.db,
+            self.owner,
+            now,
+            self.settings.lease,
+            limit,
+            skip=skip,
+            only=only,
+        )
 
     async def _run(self, attempt: Callable[[], int]) -> int:
         self._inflight = _in_own_thread(attempt)
