@@ -203,6 +203,7 @@ def run_monitor(spec: dict[str, Any]) -> dict[str, Any]:
     from monitor.dispatch import Dispatcher
     from monitor.engine.rulebook import RuleBook
     from monitor.logs import configure_logging
+    from monitor.reading import examples_apart
     from monitor.settings import HttpSettings, Settings
 
     configure_logging("text", "info")  # as the daemon does; stderr goes to a file
@@ -218,7 +219,12 @@ def run_monitor(spec: dict[str, Any]) -> dict[str, Any]:
     )
     loading = time.perf_counter()
     rules = (
-        RuleBook(settings.rules_dir, settings.seeds_dir, lambda: datetime.now(UTC).date())
+        RuleBook(  # as `monitor run` does: the inline examples in a process of their own
+            settings.rules_dir,
+            settings.seeds_dir,
+            lambda: datetime.now(UTC).date(),
+            examples=examples_apart(settings.rules_dir, settings.seeds_dir),
+        )
         if spec["rules"] == "rules"
         else None
     )

@@ -10,15 +10,19 @@ stays with the daemon, which knows them.
 """
 
 import logging
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
+from multiprocessing import get_context
 from pathlib import Path
 
 from monitor.alerts.storyprint import story_words
 from monitor.engine.loader import load_ruleset
-from monitor.engine.match import match_items
+from monitor.engine.match import match_items, verify_examples
+from monitor.engine.rulebook import Examples
 from monitor.engine.ruleset import RuleSet
-from monitor.errors import RuleError
+from monitor.errors import Problem, RuleError
 from monitor.ingest.document import read_document
 from monitor.model import Item, Match, ParsedFeed
 
@@ -81,3 +85,34 @@ def _ruleset(ref: RulesRef) -> RuleSet | None:
             return None  # the files are mid-edit or invalid: the daemon keeps its own
         _loaded[folders] = current
     return current if current.version == ref.version else None
+
+
+def examples_apart(rules_dir: Path, seeds_dir: Path) -> Examples:
+    """A `RuleBook` examples check that runs the inline examples in a process of its own
+    (from the forkserver the readers come from), so that the daemon's process never opens
+    the lemma dictionaries and the language model (~130 MB) only readers need. When that
+    process cannot tell (the files changed in between, or it died), the check runs here."""
+
+    def check(ruleset: RuleSet, today: date) -> list[Problem]:
+        try:
+            with ProcessPoolExecutor(1, mp_context=get_context("forkserver")) as apart:
+                found = apart.submit(
+                    _examples_of, rules_dir, seeds_dir, ruleset.version, today
+                ).result()
+        except (BrokenProcessPool, OSError) as exc:
+            log.warning("inline examples checked in the daemon's process", extra={"error": exc})
+            found = None
+        return verify_examples(ruleset, today) if found is None else found
+
+    return check
+
+
+def _examples_of(
+    rules_dir: Path, seeds_dir: Path, version: str, today: date
+) -> list[Problem] | None:
+    """The examples' problems of the rule set in the files, or None when it is not `version`."""
+    try:
+        ruleset = load_ruleset(rules_dir, seeds_dir)
+    except RuleError:
+        return None
+    return verify_examples(ruleset, today) if ruleset.version == version else None

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 from monitor import store
 from monitor.alerts.route import unknown_targets
+from monitor.engine.match import verify_examples
 from monitor.engine.rulebook import RuleBook
 from monitor.errors import Problem, RuleError
+from monitor.reading import examples_apart
 from monitor.settings import Settings
 
 EXIT_OK = 0
@@ -30,8 +32,9 @@ def open_db(settings: Settings) -> store.Database:
     return db
 
 
-def open_rules(settings: Settings) -> RuleBook | None:
-    """The rule book, or None (with a warning) when there is no rules folder.
+def open_rules(settings: Settings, *, daemon: bool = False) -> RuleBook | None:
+    """The rule book, or None (with a warning) when there is no rules folder. A `daemon`'s
+    inline examples run in a process of their own (see `monitor.reading.examples_apart`).
 
     Raises:
         CommandError: the rules are invalid (every problem was printed).
@@ -48,6 +51,11 @@ def open_rules(settings: Settings) -> RuleBook | None:
             settings.seeds_dir,
             lambda: datetime.now(UTC).date(),
             check=lambda ruleset: unknown_targets(ruleset, settings.targets),
+            examples=(
+                examples_apart(settings.rules_dir, settings.seeds_dir)
+                if daemon
+                else verify_examples
+            ),
         )
     except RuleError as exc:
         print_problems(exc.problems)

@@ -82,7 +82,7 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     # service manager may stop a daemon that is loading its rules.
     signal.signal(signal.SIGTERM, _stop_early)
     try:
-        rules = open_rules(settings)
+        rules = open_rules(settings, daemon=True)
         db = open_db(settings)
 
         async def daemon() -> None:

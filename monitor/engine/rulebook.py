@@ -21,10 +21,17 @@ log = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 Check = Callable[[RuleSet], list[Problem]]
+# How the inline examples are run: here by default; the daemon runs them in another process
+# (monitor.reading), so that its own never opens the dictionaries the readers match with.
+Examples = Callable[[RuleSet, date], list[Problem]]
 
 
 def load_rules(
-    rules_dir: Path, seeds_dir: Path, today: date, check: Check = lambda _: []
+    rules_dir: Path,
+    seeds_dir: Path,
+    today: date,
+    check: Check = lambda _: [],
+    examples: Examples = verify_examples,
 ) -> RuleSet:
     """Load, compile and check a rule set, examples and `check` included.
 
@@ -32,7 +39,7 @@ def load_rules(
         RuleError: every problem in the files, then every failing example and check.
     """
     ruleset = load_ruleset(rules_dir, seeds_dir)
-    failures = [*verify_examples(ruleset, today), *check(ruleset)]
+    failures = [*examples(ruleset, today), *check(ruleset)]
     if failures:
         raise RuleError(failures)
     return ruleset
@@ -47,12 +54,13 @@ class RuleBook:
         seeds_dir: Path,
         today: Callable[[], date],
         check: Check = lambda _: [],
+        examples: Examples = verify_examples,
     ) -> None:
         self.rules_dir, self.seeds_dir, self._today = rules_dir, seeds_dir, today
-        self._check = check
+        self._check, self._examples = check, examples
         self._lock = threading.Lock()
         self._fingerprint = self._scan()
-        self.current = load_rules(rules_dir, seeds_dir, today(), check)
+        self.current = load_rules(rules_dir, seeds_dir, today(), check, examples)
 
     def reload_if_changed(self) -> bool:
         """Reload when any file changed. True when a new rule set went live.
@@ -65,7 +73,9 @@ class RuleBook:
             if fingerprint == self._fingerprint:
                 return False
             self._fingerprint = fingerprint  # report a bad edit once, not on every check
-            fresh = load_rules(self.rules_dir, self.seeds_dir, self._today(), self._check)
+            fresh = load_rules(
+                self.rules_dir, self.seeds_dir, self._today(), self._check, self._examples
+            )
             changed = fresh.version != self.current.version
             self.current = fresh
             return changed
