@@ -107,6 +107,21 @@ def generated_rules(folder: Path, count: int, rng: random.Random) -> list[dict[s
     return rules
 
 
+def news_item(number: int, text: str, language: str | None) -> Item:
+    """An item whose title is the first 80 characters of `text` and summary the rest."""
+    return Item(
+        key=str(number),
+        guid=None,
+        link=None,
+        title=text[:80],
+        summary=text[80:],
+        author=None,
+        published_at=datetime.now(UTC),
+        date_source="feed",
+        language=language,
+    )
+
+
 def make_lemma_items(
     count: int, rng: random.Random, detect: bool, languages: list[str] | None = None
 ) -> list[Item]:
@@ -117,19 +132,7 @@ def make_lemma_items(
     for i in range(count):
         language = languages[i % len(languages)]
         text = " ".join(rng.choice(FILLER_LEMMA[language]) for _ in range(110))
-        items.append(
-            Item(
-                key=str(i),
-                guid=None,
-                link=None,
-                title=text[:80],
-                summary=text[80:],
-                author=None,
-                published_at=datetime.now(UTC),
-                date_source="feed",
-                language=None if detect else language,
-            )
-        )
+        items.append(news_item(i, text, None if detect else language))
     return items
 
 
@@ -145,20 +148,7 @@ def make_items(count: int, rules: list[dict[str, object]], rng: random.Random) -
             words[3], words[9] = names[0], names[1]
             if i % 10 == 0:
                 words[14] = vocab[0] + "es"
-        text = " ".join(words)
-        items.append(
-            Item(
-                key=str(i),
-                guid=None,
-                link=None,
-                title=text[:80],
-                summary=text[80:],
-                author=None,
-                published_at=datetime.now(UTC),
-                date_source="feed",
-                language="en",
-            )
-        )
+        items.append(news_item(i, " ".join(words), "en"))
     return items
 
 

@@ -460,26 +460,10 @@ def test_a_target_can_come_from_an_apprise_config_file(
 
 def test_users_can_override_a_template(tmp_path: Path) -> None:
     from monitor.alerts.render import Renderer
-    from monitor.model import Alert
 
     (tmp_path / "text.j2").write_text("{{ alert.rule }} fired on {{ alert.title }}")
-    alert = Alert(
-        delivery_id=1,
-        target="t",
-        rule="alp-bet-arms",
-        rule_title="Arms",
-        level="high",
-        score=0.9,
-        title=SIGNAL,
-        link=None,
-        feed="f",
-        published_at=START,
-        sentence=SIGNAL,
-        sources=1,
-        evidence=(),
-    )
 
-    message = Renderer(tmp_path).render(alert, "text")
+    message = Renderer(tmp_path).render(_sample_alert(None, 1), "text")
 
     assert message.body == f"alp-bet-arms fired on {SIGNAL}"
 

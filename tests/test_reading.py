@@ -46,8 +46,16 @@ def test_a_reader_matches_with_the_live_rule_set(tmp_path: Path) -> None:
     assert "artil" in matches[0].story_words
 
 
-def _matched_poll(db: Database, feed: str, guid: str, words: tuple[str, ...], at: datetime) -> None:
-    """Store one poll of `feed` at `at`: one item, matched, with the fingerprint `words`."""
+def _matched_poll(
+    db: Database,
+    feed: str,
+    guid: str,
+    words: tuple[str, ...],
+    at: datetime,
+    filing: StoryFiling | None = None,
+) -> None:
+    """Store one poll of `feed` at `at`: one item, matched, with the fingerprint `words`,
+    filed by `filing` (by default a new one)."""
     store.sync_feeds(
         db, [FeedConfig(name=feed, url=f"http://x/{feed}.xml", interval=timedelta(hours=1))], at
     )
@@ -61,7 +69,7 @@ def _matched_poll(db: Database, feed: str, guid: str, words: tuple[str, ...], at
         feed_id=state.id, started_at=at, finished_at=at, outcome="ok",
         next_poll_at=at + timedelta(hours=1), items=(item,), matches=(match,),
     )  # fmt: skip
-    store.save_poll(db, result, "me", StoryFiling())
+    store.save_poll(db, result, "me", filing or StoryFiling())
 
 
 def test_stories_are_filed_with_the_fingerprints_readers_made(db: Database) -> None:
@@ -81,28 +89,7 @@ def test_a_new_filing_loads_only_the_stories_of_the_window(db: Database) -> None
 
     # When a daemon that just started (a new filing) stores its first matched poll
     filing = StoryFiling()
-    store.sync_feeds(
-        db, [FeedConfig(name="x", url="http://x/x.xml", interval=timedelta(hours=1))], NOW
-    )
-    [state] = store.claim_due_feeds(db, "me", NOW, timedelta(minutes=5), 1)
-    [item] = read_and_match(
-        DOCUMENT, {}, url="http://x/", language=None, fetched_at=NOW, rules=None
-    )[1]
-    match = Match("r", "v", "high", 1.0, item.key, item.title, (), ("t",), "R", ("x", "|"))
-    store.save_poll(
-        db,
-        PollResult(
-            feed_id=state.id,
-            started_at=NOW,
-            finished_at=NOW,
-            outcome="ok",
-            next_poll_at=NOW + timedelta(hours=1),
-            items=(item,),
-            matches=(match,),
-        ),
-        "me",
-        filing,
-    )
+    _matched_poll(db, "x", "x1", ("x", "|"), NOW, filing)
 
     # Then it holds the recent story and never read the old one (history costs no memory)
     assert filing.knows(ids["new"]) and not filing.knows(ids["old"])

@@ -132,7 +132,7 @@ def _changed(
         .where(col(StoryRow.id) <= wanted.after_id)
         .where(col(StoryRow.last_seen) >= wanted.since)
     ).all()
-    snapshots = [StorySnapshot(i, link, tuple(w), tuple(f), seen) for i, link, w, f, seen in made]
+    snapshots = [_snapshot(*row) for row in made]
     for i, link, feeds, seen in touched:
         whole = None if filing.knows(i) else _stored(session, i)
         snapshots.append(whole or StorySnapshot(i, link, (), tuple(feeds), seen))
@@ -141,10 +141,14 @@ def _changed(
 
 def _stored(session: Session, story_id: int) -> StorySnapshot | None:
     row = session.execute(select(*_SNAPSHOT_COLUMNS).where(col(StoryRow.id) == story_id)).first()
-    if row is None:
-        return None
-    found, link, words, feeds, seen = row
-    return StorySnapshot(found, link, tuple(words), tuple(feeds), seen)
+    return None if row is None else _snapshot(*row)
+
+
+def _snapshot(
+    story_id: int, link: str | None, words: list[str], feeds: list[str], seen: datetime
+) -> StorySnapshot:
+    """A story from the values of `_SNAPSHOT_COLUMNS`."""
+    return StorySnapshot(story_id, link, tuple(words), tuple(feeds), seen)
 
 
 _SNAPSHOT_COLUMNS = (
