@@ -1,4 +1,5 @@
-"""Read feed documents (parse + normalize) in worker processes, each bounded by a deadline.
+"""Read feed documents in worker processes, each read bounded by a deadline (what a read
+does, parse, normalize and match, is `monitor.reading`'s; this module only runs it).
 
 The only user of pebble. A hostile document can keep feedparser's fallback parser busy for
 a minute; in a thread that parse would run on past its poll's budget and hold up shutdown.
@@ -13,14 +14,11 @@ import multiprocessing
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError as FutureCancelled
-from datetime import datetime
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
 from monitor.errors import ParseError, PollTimeout
-from monitor.ingest.document import read_document
-from monitor.model import Item, ParsedFeed
 
 # time for a worker to hand a finished read back, on top of the read's own deadline
 _HANDOVER = 1.0
@@ -41,29 +39,6 @@ class ReadPool:
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    async def read(
-        self,
-        body: bytes,
-        headers: Mapping[str, str] | None,
-        *,
-        url: str,
-        language: str | None,
-        fetched_at: datetime,
-        deadline: float,
-    ) -> tuple[ParsedFeed, tuple[Item, ...]]:
-        """`read_document` in a worker, given at most `deadline` seconds (waiting included).
-
-        Raises:
-            ParseError: the document is not a usable feed, or its reader died.
-            PollTimeout: the read did not finish in time (its worker was killed).
-        """
-        return await self.run(
-            read_document,
-            (body, dict(headers or {})),
-            {"url": url, "language": language, "fetched_at": fetched_at},
-            deadline,
-        )
 
     async def run(
         self,
