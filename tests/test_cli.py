@@ -147,7 +147,7 @@ def test_an_unreachable_database_exits_3(
 
     code, out, err = run(capsys, "--config", str(path), "feeds")
 
-    assert code == EXIT_UNAVAILABLE and "error: cannot migrate" in err
+    assert code == EXIT_UNAVAILABLE and "connection failed" in err and "127.0.0.1" in err
     assert ":pw@" not in err + out
 
 

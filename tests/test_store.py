@@ -18,6 +18,7 @@ from monitor.alerts.stories import StoryFiling
 from monitor.model import Item, PollResult, Validators
 from monitor.settings import FeedConfig
 from monitor.store import Database
+from monitor.store.database import HEAD, MIGRATIONS
 from tests.conftest import PG_ADMIN
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -65,6 +66,37 @@ def test_migrations_create_exactly_the_model_schema(db: Database) -> None:
     assert tables == set(SQLModel.metadata.tables)
     assert db.is_current()
     db.upgrade()  # idempotent
+
+
+def test_the_newest_revision_is_known_without_alembic() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+
+    assert HEAD == script.get_current_head()
+    for revision in script.walk_revisions():  # the file-name convention HEAD relies on
+        assert Path(revision.path).name.startswith(f"{revision.revision}_")
+
+
+def test_an_older_schema_is_brought_to_the_newest(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+    assert not db.is_current()
+
+    db.upgrade()
+
+    assert db.is_current()
+    assert "kind" in {c["name"] for c in inspect(db.engine).get_columns("delivery")}  # from 0005
 
 
 def test_sync_adds_updates_and_deactivates_feeds(db: Database) -> None:

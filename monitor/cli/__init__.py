@@ -22,9 +22,10 @@ from monitor.cli.feeds import add_commands as add_feed_commands
 from monitor.cli.rules import add_commands as add_rule_commands
 from monitor.cli.web import add_commands as add_web_commands
 from monitor.config import load_settings
-from monitor.daemon import check_digests
 from monitor.errors import AlertError, ConfigError, StoreError
 from monitor.logs import configure_logging
+from monitor.settings import Settings
+from monitor.yamlpos import Loc
 
 __all__ = ["EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "EXIT_UNAVAILABLE", "main"]
 
@@ -33,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(
-            args.config, optional=args.command == "rules", checks=[check_digests]
+            args.config, optional=args.command == "rules", checks=[_check_digests]
         )
     except ConfigError as exc:
         print_problems(exc.problems, what="in the configuration")
@@ -67,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return EXIT_FAILURE
+
+
+def _check_digests(settings: Settings) -> list[tuple[Loc, str]]:
+    if not any(target.mode == "digest" for target in settings.targets):
+        return []  # nothing to check: spare the listing commands the daemon's imports
+    from monitor.daemon import check_digests
+
+    return check_digests(settings)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,11 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor import store
-from monitor.alerts.notify import build_notifiers
-from monitor.alerts.render import Renderer
 from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db
 from monitor.durations import parse_duration
-from monitor.engine.loader import load_ruleset
 from monitor.errors import AlertError, RuleError
 from monitor.model import Alert
 from monitor.settings import Settings
@@ -64,6 +61,10 @@ def _history(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _test(settings: Settings, args: argparse.Namespace) -> int:
+    # Apprise and Jinja2 load here, not for the listing commands (tests/test_cli_startup.py).
+    from monitor.alerts.notify import build_notifiers
+    from monitor.alerts.render import Renderer
+
     try:
         notifiers = build_notifiers(settings.targets)
     except AlertError as exc:
@@ -120,6 +121,8 @@ def _silence_add(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: --for {args.span}: a silence must last a while", file=sys.stderr)
         return EXIT_INVALID
     if args.rule is not None:
+        from monitor.engine.loader import load_ruleset
+
         known: list[str] | None
         try:
             known = [r.id for r in load_ruleset(settings.rules_dir, settings.seeds_dir).rules]

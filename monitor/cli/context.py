@@ -3,14 +3,14 @@
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from monitor import store
-from monitor.alerts.route import unknown_targets
-from monitor.engine.match import verify_examples
-from monitor.engine.rulebook import RuleBook
 from monitor.errors import Problem, RuleError
-from monitor.reading import examples_apart
 from monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from monitor.engine.rulebook import RuleBook
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # something ran and failed (a feed, health, a rule example)
@@ -32,7 +32,7 @@ def open_db(settings: Settings) -> store.Database:
     return db
 
 
-def open_rules(settings: Settings, *, daemon: bool = False) -> RuleBook | None:
+def open_rules(settings: Settings, *, daemon: bool = False) -> "RuleBook | None":
     """The rule book, or None (with a warning) when there is no rules folder. A `daemon`'s
     inline examples run in a process of their own (see `monitor.reading.examples_apart`).
 
@@ -45,6 +45,12 @@ def open_rules(settings: Settings, *, daemon: bool = False) -> RuleBook | None:
             file=sys.stderr,
         )
         return None
+    # The engine (~0.3 s to import) loads here, never for the listing commands.
+    from monitor.alerts.route import unknown_targets
+    from monitor.engine.match import verify_examples
+    from monitor.engine.rulebook import RuleBook
+    from monitor.reading import examples_apart
+
     try:
         return RuleBook(
             settings.rules_dir,

@@ -8,21 +8,21 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from monitor import store
-from monitor.app import open_app, utc_now
 from monitor.cli.context import EXIT_FAILURE, EXIT_INVALID, EXIT_OK, open_db, open_rules
-from monitor.daemon import run_until_signalled
-from monitor.dispatch import Dispatcher
-from monitor.engine.loader import load_ruleset
-from monitor.engine.rulebook import RuleBook
 from monitor.errors import RuleError
 from monitor.model import PollReport
 from monitor.redact import redact_url
 from monitor.settings import FeedConfig, Settings
-from monitor.upkeep import retention_cutoffs
+
+if TYPE_CHECKING:
+    from monitor.engine.rulebook import RuleBook
+
+# The daemon, the app and the engine are imported by the commands that run them: a listing
+# command imports the store alone (see `tests/test_cli_startup.py`).
 
 
 def add_commands(commands: Any) -> None:
@@ -82,6 +82,9 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     # service manager may stop a daemon that is loading its rules.
     signal.signal(signal.SIGTERM, _stop_early)
     try:
+        from monitor.app import open_app
+        from monitor.daemon import run_until_signalled
+
         rules = open_rules(settings, daemon=True)
         db = open_db(settings)
 
@@ -117,10 +120,13 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _poll_once(
-    settings: Settings, db: store.Database, names: list[str], rules: RuleBook | None
+    settings: Settings, db: store.Database, names: list[str], rules: "RuleBook | None"
 ) -> list[PollReport]:
     """Poll `names` once through the daemon's dispatcher (same worker and per-host limits).
     Only these feeds are added to the feed table; the others stay as the daemon left them."""
+    from monitor.app import open_app
+    from monitor.dispatch import Dispatcher
+
     async with open_app(settings, db=db, rules=rules) as app:
         wanted = [settings.feed(name) for name in names]
         await asyncio.to_thread(store.add_feeds, db, wanted, app.clock())
@@ -164,7 +170,7 @@ def _feeds(settings: Settings, args: argparse.Namespace) -> int:
             data = asdict(view) | {"url": redact_url(view.url)}
             print(json.dumps(data, default=_json_default, ensure_ascii=False))
         return EXIT_OK
-    now = utc_now()
+    now = datetime.now(UTC)
     rows = [("FEED", "STATUS", "LAST SUCCESS", "NEXT DUE", "ITEMS", "LAST ERROR")]
     for v in views:
         error = f"[{v.last_error_kind}] {v.last_error}" if v.last_error and v.status != "ok" else ""
@@ -200,7 +206,7 @@ def _unpolled(feed: FeedConfig) -> store.FeedView:
         last_error=None,
         last_error_at=None,
         consecutive_failures=0,
-        next_poll_at=utc_now(),
+        next_poll_at=datetime.now(UTC),
         items=0,
         leased_by=None,
     )
@@ -208,14 +214,16 @@ def _unpolled(feed: FeedConfig) -> store.FeedView:
 
 def _sync(settings: Settings, _args: argparse.Namespace) -> int:
     db = open_db(settings)
-    store.sync_feeds(db, settings.feeds, utc_now())
+    store.sync_feeds(db, settings.feeds, datetime.now(UTC))
     print(f"{len(settings.feeds)} feeds in {settings.source}; others marked inactive")
     return EXIT_OK
 
 
 def _prune(settings: Settings, args: argparse.Namespace) -> int:
     db = open_db(settings)
-    pruned = store.prune(db, retention_cutoffs(settings, utc_now()), dry_run=args.dry_run)
+    from monitor.upkeep import retention_cutoffs
+
+    pruned = store.prune(db, retention_cutoffs(settings, datetime.now(UTC)), dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"
     counts = ", ".join(f"{n} {kind}" for kind, n in asdict(pruned).items())
     print(f"{verb}: {counts}")
@@ -237,7 +245,7 @@ def _items(settings: Settings, args: argparse.Namespace) -> int:
         for item in found:
             print(json.dumps(asdict(item), default=_json_default, ensure_ascii=False))
         return EXIT_OK
-    now = utc_now()
+    now = datetime.now(UTC)
     for item in found:
         print(f"{_ago(item.published_at, now):>10}  {item.feed:<20} {item.title}")
         if item.link:
@@ -248,6 +256,8 @@ def _items(settings: Settings, args: argparse.Namespace) -> int:
 def _matches(settings: Settings, args: argparse.Namespace) -> int:
     found = store.recent_matches(open_db(settings), args.limit, args.rule)
     if args.rule and not found:  # a rule with stored matches is known even if since removed
+        from monitor.engine.loader import load_ruleset
+
         try:
             known = [r.id for r in load_ruleset(settings.rules_dir, settings.seeds_dir).rules]
         except RuleError:
@@ -265,7 +275,7 @@ def _matches(settings: Settings, args: argparse.Namespace) -> int:
         for m in found:
             print(json.dumps(asdict(m), default=_json_default, ensure_ascii=False))
         return EXIT_OK
-    now = utc_now()
+    now = datetime.now(UTC)
     for m in found:
         words = ", ".join(f"{e['text']} ({e['ref']})" for e in m.evidence)
         print(
@@ -290,7 +300,7 @@ def _health(settings: Settings, args: argparse.Namespace) -> int:
         print("unhealthy: database schema is not current (run `monitor db upgrade`)")
         return EXIT_FAILURE
     stale = max(timedelta(minutes=2), settings.schedule.tick * 4)
-    report = store.check_health(db, utc_now(), stale)
+    report = store.check_health(db, datetime.now(UTC), stale)
     if args.json:
         print(json.dumps(asdict(report)))
     elif report.healthy:

@@ -8,11 +8,9 @@ from collections import defaultdict
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import store
-from monitor.alerts.route import unknown_targets
-from monitor.cli.backtest import report_marks
 from monitor.cli.context import (
     EXIT_FAILURE,
     EXIT_INVALID,
@@ -21,13 +19,13 @@ from monitor.cli.context import (
     open_db,
     print_problems,
 )
-from monitor.engine.loader import load_ruleset
-from monitor.engine.match import NearMiss, match_item, verify_examples
-from monitor.engine.ruleset import RuleSet
 from monitor.errors import ParseError, RuleError
-from monitor.ingest.document import read_document
 from monitor.model import Item, Match
 from monitor.settings import Settings
+
+if TYPE_CHECKING:  # the engine loads when a rules command runs (tests/test_cli_startup.py)
+    from monitor.engine.match import NearMiss
+    from monitor.engine.ruleset import RuleSet
 
 
 def add_commands(commands: Any) -> None:
@@ -68,7 +66,9 @@ def add_commands(commands: Any) -> None:
     backtest.set_defaults(handler=_backtest)
 
 
-def _load(settings: Settings, rules_dir: Path | None = None) -> RuleSet:
+def _load(settings: Settings, rules_dir: Path | None = None) -> "RuleSet":
+    from monitor.engine.loader import load_ruleset
+
     folder = rules_dir or settings.rules_dir
     if not folder.is_dir():
         print(f"error: no rules folder at {folder}", file=sys.stderr)
@@ -91,6 +91,9 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     if not args.paths:
         folders = [settings.rules_dir]
     worst = EXIT_INVALID if missing else EXIT_OK
+    from monitor.alerts.route import unknown_targets
+    from monitor.engine.match import verify_examples
+
     for folder in dict.fromkeys(folders):
         try:
             ruleset = _load(settings, folder)
@@ -119,6 +122,8 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _test(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.engine.match import match_item
+
     ruleset = _load(settings)
     unknown = [r for r in args.rule or [] if ruleset.get(r) is None]
     if unknown:
@@ -139,6 +144,8 @@ def _test(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _items_of(path: Path) -> tuple[Item, ...]:
+    from monitor.ingest.document import read_document
+
     _, items = read_document(
         path.read_bytes(),
         None,
@@ -149,7 +156,9 @@ def _items_of(path: Path) -> tuple[Item, ...]:
     return items
 
 
-def _report(path: Path, item: Item, matches: list[Match], misses: list[NearMiss], fmt: str) -> None:
+def _report(
+    path: Path, item: Item, matches: list[Match], misses: "list[NearMiss]", fmt: str
+) -> None:
     guid = item.guid or item.link or item.key
     if fmt == "jsonl":
         for m in matches:
@@ -194,6 +203,9 @@ def _report(path: Path, item: Item, matches: list[Match], misses: list[NearMiss]
 
 
 def _backtest(settings: Settings, args: argparse.Namespace) -> int:
+    from monitor.cli.backtest import report_marks
+    from monitor.engine.match import match_item
+
     ruleset = _load(settings, args.rules)
     since = (
         datetime(args.since.year, args.since.month, args.since.day, tzinfo=UTC)

@@ -10,14 +10,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import store
 from monitor.cli.context import EXIT_INVALID, EXIT_OK, open_db, open_rules, print_problems
-from monitor.engine.rulebook import RuleBook
-from monitor.engine.ruleset import RuleSet
 from monitor.errors import RuleError
 from monitor.settings import Settings
+
+if TYPE_CHECKING:  # the engine loads in the commands that use it (tests/test_cli_startup.py)
+    from monitor.engine.rulebook import RuleBook
+    from monitor.engine.ruleset import RuleSet
 
 RELOAD_EVERY = 2.0  # seconds between checks of the rule files while the dashboard runs
 
@@ -81,13 +83,13 @@ def _web(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _live(book: RuleBook | None) -> Callable[[], RuleSet | None]:
+def _live(book: "RuleBook | None") -> "Callable[[], RuleSet | None]":
     """The current rule set, reloaded when its files change (checked every 2 s at most)."""
     if book is None:
         return lambda: None
     checked = [time.monotonic()]
 
-    def current() -> RuleSet:
+    def current() -> "RuleSet":
         if time.monotonic() - checked[0] >= RELOAD_EVERY:
             checked[0] = time.monotonic()
             try:
@@ -152,6 +154,8 @@ def _stats(settings: Settings, args: argparse.Namespace) -> int:
 def _rule_ids(settings: Settings) -> list[str]:
     if not settings.rules_dir.is_dir():
         return []
+    from monitor.engine.rulebook import RuleBook
+
     try:
         book = RuleBook(settings.rules_dir, settings.seeds_dir, lambda: datetime.now(UTC).date())
     except RuleError as exc:

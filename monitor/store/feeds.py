@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from monitor.model import FeedState, Validators
 from monitor.settings import FeedConfig
-from monitor.store.database import Database
+from monitor.store.database import Database, insert_for
 from monitor.store.tables import FeedRow, ItemRow
 
 
@@ -65,7 +64,6 @@ def add_feeds(db: Database, feeds: Sequence[FeedConfig], now: datetime) -> None:
 
 
 def _upsert(session: Session, dialect: str, feeds: Sequence[FeedConfig], now: datetime) -> None:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     fresh = [
         {
             "name": feed.name,
@@ -84,7 +82,9 @@ def _upsert(session: Session, dialect: str, feeds: Sequence[FeedConfig], now: da
     ]
     if fresh:
         session.execute(
-            insert(FeedRow).values(fresh).on_conflict_do_nothing(index_elements=["name"])
+            insert_for(dialect, FeedRow)
+            .values(fresh)
+            .on_conflict_do_nothing(index_elements=["name"])
         )
     wanted = {feed.name: feed for feed in feeds}
     for row in session.exec(select(FeedRow).where(col(FeedRow.name).in_(wanted))):

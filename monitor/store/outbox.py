@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from monitor.model import Alert, Evidence, Notice, as_level
-from monitor.store.database import Database
+from monitor.store.database import Database, insert_for
 from monitor.store.tables import (
     AttemptRow,
     DeliveryRow,
@@ -96,9 +95,8 @@ def insert_notice(
     session: Session, dialect: str, key: str, target: str, notice: Notice, now: datetime
 ) -> bool:
     """`enqueue_notice` inside a caller's transaction."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(DeliveryRow)
+        insert_for(dialect, DeliveryRow)
         .values(
             key=key,
             kind="notice",

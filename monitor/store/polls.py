@@ -4,11 +4,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from monitor.model import Item, PollResult
-from monitor.store.database import Database
+from monitor.store.database import Database, insert_for
 from monitor.store.stories import Filing, file_stories
 from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow
 
@@ -73,15 +72,11 @@ def _insert_items(session: Session, dialect: str, result: PollResult) -> dict[st
         return {}
     rows = [_item_values(item, result) for item in unique.values()]
     statement = (
-        _insert(dialect, ItemRow)
+        insert_for(dialect, ItemRow)
         .on_conflict_do_nothing(index_elements=["feed_id", "key"])
         .returning(col(ItemRow.key), col(ItemRow.id))
     )
     return {row[0]: row[1] for row in session.execute(statement, rows)}
-
-
-def _insert(dialect: str, table: Any) -> Any:
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _insert_matches(
@@ -124,7 +119,7 @@ def _insert_matches(
         for m in fresh
     ]
     inserted = session.execute(
-        _insert(dialect, MatchRow).returning(col(MatchRow.id), sort_by_parameter_order=True),
+        insert_for(dialect, MatchRow).returning(col(MatchRow.id), sort_by_parameter_order=True),
         rows,
     )
     match_ids = list(inserted.scalars())
@@ -148,7 +143,7 @@ def _insert_matches(
     ]
     if outbox:
         # a story already alerted for this rule and target is not alerted again ...
-        statement = _insert(dialect, DeliveryRow).on_conflict_do_nothing()
+        statement = insert_for(dialect, DeliveryRow).on_conflict_do_nothing()
         written = set(session.execute(statement.returning(col(DeliveryRow.key)), outbox).scalars())
         # ... unless a later copy comes at a higher level (the rule was raised): once
         repeats = [d for d in outbox if d["key"] not in written]
