@@ -76,7 +76,7 @@ def test_the_newest_revision_is_known_without_alembic() -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     script = ScriptDirectory.from_config(config)
 
-    assert HEAD == script.get_current_head()
+    assert script.get_current_head() == HEAD
     for revision in script.walk_revisions():  # the file-name convention HEAD relies on
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
 
