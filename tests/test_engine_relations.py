@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.engine.loader import load_ruleset
-from monitor.engine.match import match_item
+from monitor.engine.match import match_item, verify_examples
 from monitor.engine.ruleset import RuleSet
 from monitor.errors import RuleError
 from monitor.model import Item
@@ -115,6 +115,47 @@ def test_item_looks_at_the_whole_item_not_only_the_dyads_sentence(tmp_path: Path
 
     assert _fires(ruleset, title)
     assert not _fires(ruleset, title, summary)
+
+
+# --- near_title ---------------------------------------------------------------------------
+
+
+NEAR_TITLE = (
+    "dyad: {a: ALP, b: BET}\nscope: {dyad: sentence, evidence: EVIDENCE}\nevidence: WEAPONS\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("scope", "title", "fires"),
+    [
+        ("near_title", "Missiles on show in Alphaland", True),  # the title names one side
+        ("near", "Missiles on show in Alphaland", False),  # `near` never looks back at it
+        ("near_title", "Missiles on show", False),  # the title names neither side
+        ("near_title", "Gammaria fires missiles at Alphaland", False),  # another actor's event
+    ],
+)
+def test_near_title_takes_evidence_from_a_title_that_names_one_side(
+    tmp_path: Path, scope: str, title: str, fires: bool
+) -> None:
+    ruleset = _rules(tmp_path, NEAR_TITLE.replace("EVIDENCE", scope))
+    summary = "Envoys of Alphaland and Betania spoke for an hour."
+
+    assert _fires(ruleset, title, summary) is fires
+
+
+def test_a_rule_example_can_carry_a_body(tmp_path: Path) -> None:
+    body = NEAR_TITLE.replace("EVIDENCE", "near_title") + (
+        "examples:\n  match:\n    - text: Missiles on show in Alphaland\n"
+        "      summary: Envoys of Alphaland and Betania spoke for an hour.\n"
+    )
+    ruleset = _rules(tmp_path, body)
+
+    assert verify_examples(ruleset, datetime(2024, 3, 1, tzinfo=UTC).date()) == []
+    broken = _rules(tmp_path / "b", body.replace("near_title", "near"))
+    assert (
+        "should match"
+        in verify_examples(broken, datetime(2024, 3, 1, tzinfo=UTC).date())[0].message
+    )
 
 
 # --- implies ------------------------------------------------------------------------------

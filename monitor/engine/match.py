@@ -73,7 +73,7 @@ def verify_examples(ruleset: RuleSet, today: date) -> list[Problem]:
                 guid=None,
                 link=None,
                 title=example.text,
-                summary="",
+                summary=example.summary,
                 author=None,
                 published_at=_midday(day),
                 date_source="feed",
@@ -127,6 +127,9 @@ def _evaluate(rule: Rule, scan: Scan, key: str) -> tuple[Match | None, str]:
             continue
         region = scan.whole if _widens(rule.evidence_scope, unit) else unit
         ok, found = scan.holds(rule.evidence, region) if rule.evidence else (True, [])
+        if not ok and rule.evidence and _headline_counts(rule, scan, unit):
+            region = scan.title
+            ok, found = scan.holds(rule.evidence, region)
         if not ok:
             reason = (
                 reason
@@ -150,7 +153,17 @@ def _evaluate(rule: Rule, scan: Scan, key: str) -> tuple[Match | None, str]:
 
 
 def _widens(evidence_scope: str, unit: Span) -> bool:
-    return evidence_scope == "item" or (evidence_scope == "near" and unit.is_title)
+    return evidence_scope == "item" or (evidence_scope != "same" and unit.is_title)
+
+
+def _headline_counts(rule: Rule, scan: Scan, unit: Span) -> bool:
+    """`near_title`: a body sentence that names the pair takes its evidence from a title that
+    names one side and no other actor ("Strategic dialogue in Seoul" over "the vice-ministers
+    of China and South Korea ..."; not "Xi meets Kim" over a sentence on China and Seoul)."""
+    if rule.evidence_scope != "near_title" or unit.is_title:
+        return False
+    named = scan.actors_named(scan.title)
+    return bool(named) and named <= {rule.a, rule.b}
 
 
 def _match(

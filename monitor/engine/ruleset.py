@@ -18,13 +18,14 @@ from monitor.model import Level
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """An inline example of a rule: a headline that must (or must not) match."""
+    """An inline example of a rule: a headline (and a body) that must (or must not) match."""
 
     text: str
     day: date | None
     should_match: bool
     pos: Pos
     language: str | None = None  # None: detected from the text
+    summary: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,10 @@ class Scan:
                     direct.append(Found(term, start, end))
         return direct
 
+    def actors_named(self, span: Span) -> set[str]:
+        """The actors named in `span` (not implied)."""
+        return {h.term.ref for h in self._in(span) if h.term.kind == "alias"}
+
     def listed_together(self, one: Found, other: Found) -> bool:
         """True when the two mentions belong to one list of three or more states ("China,
         Russia, Iran, North Korea"): a list is not a relationship."""

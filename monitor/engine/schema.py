@@ -17,7 +17,7 @@ Direction = Literal["either", "a->b"]  # "undirected" in a file means "either"
 # the sentence (it is the subject of both clauses)
 DyadScope = Literal["clause", "sentence", "title", "item"]
 Script = Literal["latin", "cyrillic", "hangul", "han", "kana", "other"]
-EvidenceScope = Literal["same", "near", "item"]
+EvidenceScope = Literal["same", "near", "near_title", "item"]
 ExcludeScope = Literal["evidence", "dyad"]
 _ACTOR_ID = r"^[A-Z][A-Z0-9_]{1,15}$"
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -141,6 +141,7 @@ class ScopeSpec(_Strict):
 
 class ExampleSpec(_Strict):
     text: str
+    summary: str = ""  # the item's body, for rules whose evidence may sit outside the title
     day: date | None = Field(default=None, alias="date")
     lang: str | None = None  # None: detected, as for an item whose feed names no language
 
