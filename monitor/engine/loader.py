@@ -373,9 +373,7 @@ def _examples(spec: RuleSpec, doc: yamlpos.Located, loc: yamlpos.Loc) -> Iterato
     for key, should in (("match", True), ("no_match", False)):
         for i, example in enumerate(getattr(spec.examples, key)):
             pos = doc.pos_of((*loc, "examples", key, i))
-            yield Example(
-                example.text, example.day, should, pos, example.lang, example.summary
-            )
+            yield Example(example.text, example.day, should, pos, example.lang, example.summary)
 
 
 def _digest(*parts: Any) -> str:

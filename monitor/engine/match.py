@@ -125,11 +125,7 @@ def _evaluate(rule: Rule, scan: Scan, key: str) -> tuple[Match | None, str]:
         if rule.direction == "a->b" and min(h.start for h in a_hits) > min(h.start for h in b_hits):
             reason = reason or f"{rule.b} is named before {rule.a}"
             continue
-        region = scan.whole if _widens(rule.evidence_scope, unit) else unit
-        ok, found = scan.holds(rule.evidence, region) if rule.evidence else (True, [])
-        if not ok and rule.evidence and _headline_counts(rule, scan, unit):
-            region = scan.title
-            ok, found = scan.holds(rule.evidence, region)
+        ok, found, region = _evidence(rule, scan, unit)
         if not ok:
             reason = (
                 reason
@@ -150,6 +146,18 @@ def _evaluate(rule: Rule, scan: Scan, key: str) -> tuple[Match | None, str]:
     if not met:
         reason = _missing_actor_reason(rule, scan)
     return None, reason
+
+
+def _evidence(rule: Rule, scan: Scan, unit: Span) -> tuple[bool, list[Evidence], Span]:
+    """Whether the rule's evidence holds for the pair in `unit`, what it found, and where."""
+    region = scan.whole if _widens(rule.evidence_scope, unit) else unit
+    if rule.evidence is None:
+        return True, [], region
+    ok, found = scan.holds(rule.evidence, region)
+    if not ok and _headline_counts(rule, scan, unit):
+        region = scan.title
+        ok, found = scan.holds(rule.evidence, region)
+    return ok, found, region
 
 
 def _widens(evidence_scope: str, unit: Span) -> bool:
