@@ -121,6 +121,37 @@ def test_what_an_analyst_marked_or_an_alert_still_needs_stays(history: Database)
     assert [d.status for d in store.list_deliveries(history, 10)] == ["pending"]
 
 
+def test_each_feed_still_counts_its_items_after_a_prune(history: Database) -> None:
+    poll(history, "other", OLD, (item("o1", "Rain in Betopolis"),), ())
+    assert {f.name: f.items for f in store.list_feeds(history, include_inactive=True)} == {
+        "wire": 5,
+        "other": 1,
+    }
+
+    store.prune(history, CUTOFFS, dry_run=True)
+    assert {f.name: f.items for f in store.list_feeds(history, include_inactive=True)} == {
+        "wire": 5,
+        "other": 1,
+    }
+    store.prune(history, CUTOFFS)
+
+    # the plain old item and the sent match's item went from wire; other's old item went too
+    assert {f.name: f.items for f in store.list_feeds(history, include_inactive=True)} == {
+        "wire": 3,
+        "other": 0,
+    }
+    with history.engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                text(
+                    "SELECT f.name, count(i.id) FROM feed f LEFT JOIN item i ON i.feed_id = f.id "
+                    "GROUP BY f.name"
+                )
+            ).all()
+        )
+    assert stored == {"wire": 3, "other": 0}
+
+
 def test_a_second_prune_finds_nothing(history: Database) -> None:
     store.prune(history, CUTOFFS)
 

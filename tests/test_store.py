@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, Table, inspect, text
 from sqlmodel import SQLModel
 
 from monitor import store
@@ -81,7 +81,7 @@ def test_the_newest_revision_is_known_without_alembic() -> None:
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
 
 
-def test_an_older_schema_is_brought_to_the_newest(tmp_path: Path) -> None:
+def _at_revision(tmp_path: Path, revision: str) -> Database:
     from alembic import command
     from alembic.config import Config
 
@@ -90,13 +90,58 @@ def test_an_older_schema_is_brought_to_the_newest(tmp_path: Path) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0004")
+        command.upgrade(config, revision)
+    return db
+
+
+def test_an_older_schema_is_brought_to_the_newest(tmp_path: Path) -> None:
+    db = _at_revision(tmp_path, "0004")
     assert not db.is_current()
 
     db.upgrade()
 
     assert db.is_current()
     assert "kind" in {c["name"] for c in inspect(db.engine).get_columns("delivery")}  # from 0005
+
+
+def test_feeds_stored_before_the_item_count_are_counted_once_upgraded(tmp_path: Path) -> None:
+    db = _at_revision(tmp_path, "0005")
+    with db.engine.begin() as conn:  # through SQL: the models know a column 0005 lacks
+        feed = Table("feed", MetaData(), autoload_with=conn)
+        for name in ("a", "b"):
+            conn.execute(
+                feed.insert().values(
+                    name=name,
+                    url=f"http://{name}.example/",
+                    host=f"{name}.example",
+                    interval_s=60,
+                    tags=[],
+                    active=True,
+                    status="ok",
+                    consecutive_failures=0,
+                    next_poll_at=NOW,
+                    created_at=NOW,
+                )
+            )
+        item_table = Table("item", MetaData(), autoload_with=conn)
+        a = conn.execute(text("SELECT id FROM feed WHERE name = 'a'")).scalar_one()
+        for key in ("k1", "k2"):
+            conn.execute(
+                item_table.insert().values(
+                    feed_id=a,
+                    key=key,
+                    title="t",
+                    summary="",
+                    published_at=NOW,
+                    date_source="feed",
+                    tags=[],
+                    fetched_at=NOW,
+                )
+            )
+
+    db.upgrade()
+
+    assert {v.name: v.items for v in store.list_feeds(db)} == {"a": 2, "b": 0}
 
 
 def test_sync_adds_updates_and_deactivates_feeds(db: Database) -> None:

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from monitor.model import FeedState, Validators
 from monitor.settings import FeedConfig
 from monitor.store.database import Database, insert_for
-from monitor.store.tables import FeedRow, ItemRow
+from monitor.store.tables import FeedRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,15 +189,12 @@ def release_leases(db: Database, *owners: str) -> int:
 
 
 def list_feeds(db: Database, *, include_inactive: bool = False) -> list[FeedView]:
-    counts = (
-        select(ItemRow.feed_id, func.count().label("n")).group_by(col(ItemRow.feed_id)).subquery()
-    )
-    query = select(FeedRow, counts.c.n).outerjoin(counts, counts.c.feed_id == FeedRow.id)
+    query = select(FeedRow)
     if not include_inactive:
         query = query.where(col(FeedRow.active))
     with db.reading() as session:
         rows = session.exec(query.order_by(col(FeedRow.name))).all()
-        return [_view(row, n or 0) for row, n in rows]
+        return [_view(row) for row in rows]
 
 
 def _state(row: FeedRow) -> FeedState:
@@ -214,7 +211,7 @@ def _state(row: FeedRow) -> FeedState:
     )
 
 
-def _view(row: FeedRow, items: int) -> FeedView:
+def _view(row: FeedRow) -> FeedView:
     leased = row.lease_owner if row.lease_until else None
     return FeedView(
         name=row.name,
@@ -230,7 +227,7 @@ def _view(row: FeedRow, items: int) -> FeedView:
         last_error_at=row.last_error_at,
         consecutive_failures=row.consecutive_failures,
         next_poll_at=row.next_poll_at,
-        items=items,
+        items=row.item_count,
         leased_by=leased,
     )
 

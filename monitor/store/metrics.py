@@ -10,7 +10,7 @@ from sqlalchemy import case, func
 from sqlmodel import col, select
 
 from monitor.store.database import Database
-from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow
+from monitor.store.tables import DeliveryRow, FeedRow, MatchRow, PollRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +49,6 @@ def scrape_numbers(db: Database, since: datetime, bounds_ms: Sequence[int]) -> N
                 recent
             )
         ).one()
-        items = session.exec(  # from the feed_id index alone
-            select(ItemRow.feed_id, func.count()).group_by(col(ItemRow.feed_id))
-        ).all()
         matches = session.exec(
             select(MatchRow.rule_id, func.count()).group_by(col(MatchRow.rule_id))
         ).all()
@@ -59,7 +56,6 @@ def scrape_numbers(db: Database, since: datetime, bounds_ms: Sequence[int]) -> N
             select(DeliveryRow.status, func.count()).group_by(col(DeliveryRow.status))
         ).all()
         feeds = session.exec(select(FeedRow)).all()
-    names = {f.id: f.name for f in feeds}
     count, total_ms, *cumulative = tuple(totals)
     return Numbers(
         polls={outcome: int(n) for outcome, n in polls},
@@ -68,7 +64,7 @@ def scrape_numbers(db: Database, since: datetime, bounds_ms: Sequence[int]) -> N
         ),
         duration_count=int(count),
         duration_sum_ms=int(total_ms),
-        items={names.get(feed_id, str(feed_id)): int(n) for feed_id, n in items},
+        items={f.name: f.item_count for f in feeds if f.item_count},  # kept by each poll
         matches={rule: int(n) for rule, n in matches},
         deliveries={status: int(n) for status, n in deliveries},
         feeds=tuple(

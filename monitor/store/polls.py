@@ -43,6 +43,8 @@ def save_poll(db: Database, result: PollResult, owner: str | None, filing: Filin
         row = session.get(FeedRow, result.feed_id)
         if row is not None:
             _update_feed(row, result, owner)
+            if new:  # in SQL, not read-modify-write: a prune may be taking some away meanwhile
+                row.item_count = FeedRow.item_count + len(new)
             session.add(row)
         session.add(
             PollRow(

@@ -15,12 +15,13 @@ An item is kept as long as its matches, so a feed that still lists an old matche
 makes it new (and alert) again.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, select, update
 from sqlmodel import Session, col
 
 from monitor.store.database import Database
@@ -28,6 +29,7 @@ from monitor.store.tables import (
     AttemptRow,
     DeliveryRow,
     FeedbackRow,
+    FeedRow,
     ItemRow,
     MatchRow,
     PollRow,
@@ -150,15 +152,24 @@ def _delete_matches(session: Session, ids: list[int]) -> None:
     )
     session.execute(delete(MatchRow).where(col(MatchRow.id).in_(ids)))
     # an item goes with its last match; one another (newer, or marked) match holds stays
-    session.execute(
-        delete(ItemRow).where(
-            col(ItemRow.id).in_(items), ~exists().where(col(MatchRow.item_id) == ItemRow.id)
-        )
+    _delete_counted(
+        session, col(ItemRow.id).in_(items), ~exists().where(col(MatchRow.item_id) == ItemRow.id)
     )
 
 
 def _delete_items(session: Session, ids: list[int]) -> None:
-    session.execute(delete(ItemRow).where(col(ItemRow.id).in_(ids)))
+    _delete_counted(session, col(ItemRow.id).in_(ids))
+
+
+def _delete_counted(session: Session, *where: ColumnElement[bool]) -> None:
+    """Delete items and take them off their feeds' `item_count`."""
+    gone = session.execute(delete(ItemRow).where(*where).returning(col(ItemRow.feed_id)))
+    for feed_id, n in Counter(gone.scalars()).items():
+        session.execute(
+            update(FeedRow)
+            .where(col(FeedRow.id) == feed_id)
+            .values(item_count=FeedRow.item_count - n)
+        )
 
 
 def _delete_stories(session: Session, ids: list[int]) -> None:

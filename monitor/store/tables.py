@@ -30,6 +30,8 @@ class FeedRow(SQLModel, table=True):
     last_error_kind: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     consecutive_failures: int = 0
+    # Kept with every insert and prune, so that listing feeds does not count a million items.
+    item_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     failing_since: datetime | None = None  # first failure of the current run of failures
     health_alerted_at: datetime | None = None  # a "feed down" notice went out for that run
     next_poll_at: datetime = Field(index=True)
