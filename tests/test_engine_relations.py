@@ -212,6 +212,9 @@ def test_implies_names_a_known_actor(tmp_path: Path) -> None:
         ("Gammaria praises Alphaland; Betania tests missiles", False),
         # a comma before a word that continues the clause is no break
         ("Gammaria says Alphaland, which ships missiles to Betania, is a threat", True),
+        # a short aside between commas does not end the clause it interrupts
+        ("Gammaria says Alphaland, according to spies, ships missiles to Betania", True),
+        ("Gammaria says Alphaland, spies and their handlers say, ships missiles to Betania", False),
     ],
 )
 def test_the_clause_scope_separates_objects_of_separate_clauses(

@@ -70,6 +70,7 @@ def _add(sentences: list[Sentence], text: str, start: int, end: int) -> None:
 
 # A clause ends at a semicolon, a spaced dash, a clause word ("while", "but"), or a comma
 # followed by a lower-case word that does not continue the clause ("…pressure Russia, condemn").
+_ASIDE_WORDS = 4  # "according to Seoul's spy agency" is a clause of its own at five
 _BREAK = re.compile(r";\s+|\s[-–—]\s+|,\s+(?=([^\W\d_][\w'’-]*))|\s(?=([^\W\d_][\w'’-]*)\s)")
 
 
@@ -87,7 +88,10 @@ class Clauses:
     def starts(self, text: str) -> list[int]:
         """Offsets in `text` where a clause after the first one begins."""
         found = []
+        aside_end = -1
         for m in _BREAK.finditer(text):
+            if m.start() < aside_end:
+                continue
             after_comma, spaced = m.group(1), m.group(2)
             if spaced is not None:  # a plain space: a break only before a clause word
                 if spaced.casefold() in self.words:
@@ -95,9 +99,23 @@ class Clauses:
                 continue
             if after_comma is not None:
                 word = after_comma.casefold()
-                opens = after_comma[0].islower() and word not in self.continuations
-                if opens or word in self.words:
+                if word in self.words:
                     found.append(m.end())
+                elif after_comma[0].islower() and word not in self.continuations:
+                    aside_end = self._aside_end(text, m.end())
+                    if aside_end < 0:
+                        found.append(m.end())
                 continue
             found.append(m.end())
         return found
+
+    def _aside_end(self, text: str, start: int) -> int:
+        """Where a short phrase set off by commas ends ("КНДР, за даними Сеула, передала",
+        "Russia said, however, that"): the clause goes on through it. -1 if there is none."""
+        close = text.find(",", start)
+        aside = text[start:close].split()
+        if close < 0 or not 1 <= len(aside) <= _ASIDE_WORDS or ";" in text[start:close]:
+            return -1
+        if any(w.casefold() in self.words for w in aside):
+            return -1
+        return close + 1
