@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Update, case, func, insert, update
 from sqlmodel import Session, col, select
 
 from monitor.model import Item, PollResult
@@ -40,14 +41,10 @@ def save_poll(db: Database, result: PollResult, owner: str | None, filing: Filin
             db.lock(session, "stories")
             _insert_matches(session, db.dialect, result, new, filing)
         new_keys = list(new)
-        row = session.get(FeedRow, result.feed_id)
-        if row is not None:
-            _update_feed(row, result, owner)
-            if new:  # in SQL, not read-modify-write: a prune may be taking some away meanwhile
-                row.item_count = FeedRow.item_count + len(new)
-            session.add(row)
-        session.add(
-            PollRow(
+        # Two plain statements, no ORM row: the feed is updated without being read first
+        session.execute(_feed_update(result, owner, len(new_keys)))
+        session.execute(
+            insert(PollRow).values(
                 feed_id=result.feed_id,
                 started_at=result.started_at,
                 duration_ms=round(result.duration.total_seconds() * 1000),
@@ -186,26 +183,44 @@ def _item_values(item: Item, result: PollResult) -> dict[str, object]:
     }
 
 
-def _update_feed(row: FeedRow, result: PollResult, owner: str | None) -> None:
-    row.last_polled_at = result.finished_at
-    row.next_poll_at = result.next_poll_at
-    if owner is None or row.lease_owner == owner:
-        row.lease_owner, row.lease_until = None, None
+def _feed_update(result: PollResult, owner: str | None, new: int) -> Update:
+    """The feed row after this poll, as one UPDATE whose counters and lease are computed in
+    SQL from the row as it is then (a prune or another daemon may have changed it since)."""
+    values: dict[str, Any] = {
+        "last_polled_at": result.finished_at,
+        "next_poll_at": result.next_poll_at,
+    }
+    if owner is None:
+        values |= {"lease_owner": None, "lease_until": None}
+    else:  # release the lease only if it is still ours
+        ours = col(FeedRow.lease_owner) == owner
+        values["lease_owner"] = case((ours, None), else_=col(FeedRow.lease_owner))
+        values["lease_until"] = case((ours, None), else_=col(FeedRow.lease_until))
     if result.validators is not None:
-        row.etag, row.last_modified = result.validators.etag, result.validators.last_modified
+        values |= {"etag": result.validators.etag, "last_modified": result.validators.last_modified}
     if result.body_hash is not None:
-        row.body_hash = result.body_hash
+        values["body_hash"] = result.body_hash
     if result.feed_title:
-        row.title = result.feed_title
+        values["title"] = result.feed_title
+    if new:
+        values["item_count"] = col(FeedRow.item_count) + new
     if result.outcome in ("error", "gone"):
-        row.status = result.outcome
-        row.consecutive_failures += 1
-        row.last_error_kind, row.last_error = result.error_kind, result.error
-        row.last_error_at = result.finished_at
-        row.failing_since = row.failing_since or result.started_at
-        return
-    row.status, row.consecutive_failures, row.last_success_at = "ok", 0, result.finished_at
-    row.failing_since = None
+        values |= {
+            "status": result.outcome,
+            "consecutive_failures": col(FeedRow.consecutive_failures) + 1,
+            "last_error_kind": result.error_kind,
+            "last_error": result.error,
+            "last_error_at": result.finished_at,
+            "failing_since": func.coalesce(col(FeedRow.failing_since), result.started_at),
+        }
+    else:
+        values |= {
+            "status": "ok",
+            "consecutive_failures": 0,
+            "last_success_at": result.finished_at,
+            "failing_since": None,
+        }
+    return update(FeedRow).where(col(FeedRow.id) == result.feed_id).values(values)
 
 
 def recent_items(db: Database, limit: int, feed: str | None = None) -> list[StoredItem]:
