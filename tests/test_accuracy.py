@@ -22,9 +22,11 @@ SIGNALS = ("ru-dprk-arms", "quad-dprk-statement", "cn-rok-meeting")
 # set -> (macro-F1 floor, non-English positives it may miss)
 FLOORS = {
     "written-1/eu": (0.96, 1),
-    "written-1/asia": (0.94, 2),
-    "written-2/eu": (0.91, 6),
-    "written-2/asia": (0.97, 0),
+    "written-1/asia": (0.96, 1),
+    "written-2/eu": (0.92, 5),
+    "written-2/asia": (0.98, 0),
+    "written-3/eu": (0.96, 5),
+    "written-3/asia": (0.97, 1),
 }
 
 

@@ -158,6 +158,25 @@ def test_a_rule_example_can_carry_a_body(tmp_path: Path) -> None:
     )
 
 
+# --- with_title ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "title", "fires"),
+    [
+        ("with_title", "The Pact meets in Alphaland", True),  # Alphaland from the title
+        ("sentence", "The Pact meets in Alphaland", False),
+        ("with_title", "The Pact meets", False),  # the title names neither side
+    ],
+)
+def test_with_title_pairs_a_body_sentence_with_the_side_the_title_names(
+    tmp_path: Path, scope: str, title: str, fires: bool
+) -> None:
+    ruleset = _rules(tmp_path, f"dyad: {{a: ALP, b: BET}}\nscope: {scope}\nevidence: WEAPONS\n")
+
+    assert _fires(ruleset, title, "Its statement condemned missiles sold to Betania.") is fires
+
+
 # --- implies ------------------------------------------------------------------------------
 
 

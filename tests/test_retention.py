@@ -141,7 +141,7 @@ def test_each_feed_still_counts_its_items_after_a_prune(history: Database) -> No
         "other": 0,
     }
     with history.engine.connect() as conn:
-        stored = dict(
+        stored: dict[str, int] = dict(
             conn.execute(
                 text(
                     "SELECT f.name, count(i.id) FROM feed f LEFT JOIN item i ON i.feed_id = f.id "

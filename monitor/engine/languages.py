@@ -64,7 +64,9 @@ class Languages:
 def list_gap(conjunctions: Iterable[str] = _DEFAULT_CONJUNCTIONS) -> re.Pattern[str]:
     words = "|".join(sorted((re.escape(w) for w in conjunctions), key=len, reverse=True))
     joiner = f"(?:{_LIST_PUNCTUATION}|{words})" if words else _LIST_PUNCTUATION
-    return re.compile(rf"^\s*{joiner}?\s*(?:{words or '(?!)'})?\s*$", re.IGNORECASE)
+    # Nothing between two names (a CJK compound) joins them; a bare space does not: in
+    # "Seul'ün Rusya ile Kuzey Kore arasındaki" Seoul is the possessor, not a member.
+    return re.compile(rf"^(?:\s*{joiner}\s*(?:{words or '(?!)'})?\s*)?$", re.IGNORECASE)
 
 
 def list_join(conjunctions: Iterable[str] = _DEFAULT_CONJUNCTIONS) -> re.Pattern[str]:

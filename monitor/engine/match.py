@@ -104,8 +104,7 @@ def _evaluate(rule: Rule, scan: Scan, key: str) -> tuple[Match | None, str]:
     reason = ""
     met = False
     for unit in scan.units(rule.dyad_scope):
-        a_hits = scan.actor_hits(rule.a, unit, rule.implies)
-        b_hits = scan.actor_hits(rule.b, unit, rule.implies)
+        a_hits, b_hits = _sides(rule, scan, unit)
         if not a_hits or not b_hits:
             continue
         pairs = [(a, b) for a in a_hits for b in b_hits]
@@ -146,6 +145,18 @@ def _evaluate(rule: Rule, scan: Scan, key: str) -> tuple[Match | None, str]:
     if not met:
         reason = _missing_actor_reason(rule, scan)
     return None, reason
+
+
+def _sides(rule: Rule, scan: Scan, unit: Span) -> tuple[list[Found], list[Found]]:
+    """The mentions of each side that count in `unit`: with `with_title`, a body sentence
+    also takes the sides the title names ("Biden hosts Quad leaders" over "Their joint
+    declaration condemned North Korea's launches")."""
+    a_hits = scan.actor_hits(rule.a, unit, rule.implies)
+    b_hits = scan.actor_hits(rule.b, unit, rule.implies)
+    if rule.dyad_scope == "with_title" and not unit.is_title:
+        a_hits = a_hits or scan.actor_hits(rule.a, scan.title, rule.implies)
+        b_hits = b_hits or scan.actor_hits(rule.b, scan.title, rule.implies)
+    return a_hits, b_hits
 
 
 def _evidence(rule: Rule, scan: Scan, unit: Span) -> tuple[bool, list[Evidence], Span]:

@@ -172,7 +172,7 @@ class Scan:
         return [h for h in self._in(span) if h.term.kind == "vocab" and h.term.ref == set_id]
 
     def units(self, scope: str) -> list[Span]:
-        if scope in ("sentence", "clause"):
+        if scope in ("sentence", "clause", "with_title"):
             return self.sentences
         return {"title": [self.title], "item": [self.whole]}[scope]
 

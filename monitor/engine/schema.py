@@ -15,7 +15,7 @@ from monitor.spikes import ALPHA, BASELINE_DAYS, MIN_COUNT, MIN_HISTORY
 Direction = Literal["either", "a->b"]  # "undirected" in a file means "either"
 # clause: the same sentence and, when a clause break lies between the two, the first one opens
 # the sentence (it is the subject of both clauses)
-DyadScope = Literal["clause", "sentence", "title", "item"]
+DyadScope = Literal["clause", "sentence", "with_title", "title", "item"]
 Script = Literal["latin", "cyrillic", "hangul", "han", "kana", "other"]
 EvidenceScope = Literal["same", "near", "near_title", "item"]
 ExcludeScope = Literal["evidence", "dyad"]
