@@ -151,7 +151,12 @@ class Database:
 
 def insert_for(dialect: str, table: Any) -> Any:
     """An INSERT of `table` that can say ON CONFLICT in `dialect`. PostgreSQL's construct is
-    imported on PostgreSQL only: SQLite users' commands skip its ~20 ms of imports."""
+    imported on PostgreSQL only: SQLite users' commands skip its ~20 ms of imports.
+
+    The statement is on the table, not the model: run with a list of rows it is a plain
+    executemany, where an INSERT of the model would take SQLAlchemy's ORM bulk path, which
+    checks every value of every row (a third of the time of a poll with 30 new items)."""
+    table = getattr(table, "__table__", table)
     if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql
 

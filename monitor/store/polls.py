@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, case, func, insert, update
+from sqlalchemy import Boolean, Update, bindparam, case, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from monitor.model import Item, PollResult
@@ -35,28 +35,32 @@ def save_poll(db: Database, result: PollResult, owner: str | None, filing: Filin
     """
     with db.session() as session:
         new = _insert_items(session, db.dialect, result)
+        new_keys = list(new)
+        # Statements built once, no ORM row: the feed is updated without being read first
+        connection = session.connection()
+        name = connection.execute(
+            _FEED_AFTER_POLL, _feed_update_params(result, owner, len(new_keys))
+        ).scalar()
         if any(m.item_key in new for m in result.matches):
             # story assignment reads recent stories, then writes: one poll at a time, or
             # copies polled at once by two workers or daemons would each open a story
             db.lock(session, "stories")
-            _insert_matches(session, db.dialect, result, new, filing)
-        new_keys = list(new)
-        # Two plain statements, no ORM row: the feed is updated without being read first
-        session.execute(_feed_update(result, owner, len(new_keys)))
-        session.execute(
-            insert(PollRow).values(
-                feed_id=result.feed_id,
-                started_at=result.started_at,
-                duration_ms=round(result.duration.total_seconds() * 1000),
-                outcome=result.outcome,
-                http_status=result.http_status,
-                bytes=result.body_bytes,
-                items_seen=len(result.items),
-                items_new=len(new_keys),
-                error_kind=result.error_kind,
-                error=result.error,
-                bozo=result.bozo,
-            )
+            _insert_matches(session, db.dialect, result, new, filing, name or str(result.feed_id))
+        connection.execute(
+            _POLL,
+            {
+                "feed_id": result.feed_id,
+                "started_at": result.started_at,
+                "duration_ms": round(result.duration.total_seconds() * 1000),
+                "outcome": result.outcome,
+                "http_status": result.http_status,
+                "bytes": result.body_bytes,
+                "items_seen": len(result.items),
+                "items_new": len(new_keys),
+                "error_kind": result.error_kind,
+                "error": result.error,
+                "bozo": result.bozo,
+            },
         )
     return new_keys
 
@@ -84,20 +88,18 @@ def _insert_matches(
     result: PollResult,
     new: dict[str, int],
     filing: Filing,
+    feed_name: str,
 ) -> None:
     """Matches of new items, each item's story, and the outbox rows for their targets."""
     fresh = [m for m in result.matches if m.item_key in new]
     if not fresh:
         return
-    feed = session.get(FeedRow, result.feed_id)
-    feed_name = feed.name if feed else str(result.feed_id)
     keys = list(dict.fromkeys(m.item_key for m in fresh))
-    items = session.exec(select(ItemRow).where(col(ItemRow.id).in_([new[k] for k in keys])))
-    by_id = {row.id: row for row in items}
+    by_key = {item.key: item for item in result.items}  # as just stored: no need to read back
     made = {m.item_key: m.story_words for m in fresh if m.story_words}
     filed = file_stories(
         session,
-        [(by_id[new[key]], feed_name, made.get(key)) for key in keys],
+        [(new[key], by_key[key], feed_name, made.get(key)) for key in keys],
         result.started_at,
         result.story_window,
         filing,
@@ -183,44 +185,82 @@ def _item_values(item: Item, result: PollResult) -> dict[str, object]:
     }
 
 
-def _feed_update(result: PollResult, owner: str | None, new: int) -> Update:
-    """The feed row after this poll, as one UPDATE whose counters and lease are computed in
-    SQL from the row as it is then (a prune or another daemon may have changed it since)."""
-    values: dict[str, Any] = {
-        "last_polled_at": result.finished_at,
-        "next_poll_at": result.next_poll_at,
+def _feed_update_params(result: PollResult, owner: str | None, new: int) -> dict[str, Any]:
+    """The parameters of `_FEED_AFTER_POLL` for this poll."""
+    failed = result.outcome in ("error", "gone")
+    validators = result.validators
+    return {
+        "p_feed_id": result.feed_id,
+        "p_started": result.started_at,
+        "p_finished": result.finished_at,
+        "p_next": result.next_poll_at,
+        "p_release_any": owner is None,
+        "p_owner": owner,
+        "p_has_validators": validators is not None,
+        "p_etag": validators.etag if validators else None,
+        "p_last_modified": validators.last_modified if validators else None,
+        "p_body_hash": result.body_hash,
+        "p_title": result.feed_title or None,
+        "p_new": new,
+        "p_failed": failed,
+        "p_status": result.outcome if failed else "ok",
+        "p_error_kind": result.error_kind,
+        "p_error": result.error,
     }
-    if owner is None:
-        values |= {"lease_owner": None, "lease_until": None}
-    else:  # release the lease only if it is still ours
-        ours = col(FeedRow.lease_owner) == owner
-        values["lease_owner"] = case((ours, None), else_=col(FeedRow.lease_owner))
-        values["lease_until"] = case((ours, None), else_=col(FeedRow.lease_until))
-    if result.validators is not None:
-        values |= {"etag": result.validators.etag, "last_modified": result.validators.last_modified}
-    if result.body_hash is not None:
-        values["body_hash"] = result.body_hash
-    if result.feed_title:
-        values["title"] = result.feed_title
-    if new:
-        values["item_count"] = col(FeedRow.item_count) + new
-    if result.outcome in ("error", "gone"):
-        values |= {
-            "status": result.outcome,
-            "consecutive_failures": col(FeedRow.consecutive_failures) + 1,
-            "last_error_kind": result.error_kind,
-            "last_error": result.error,
-            "last_error_at": result.finished_at,
-            "failing_since": func.coalesce(col(FeedRow.failing_since), result.started_at),
-        }
-    else:
-        values |= {
-            "status": "ok",
-            "consecutive_failures": 0,
-            "last_success_at": result.finished_at,
-            "failing_since": None,
-        }
-    return update(FeedRow).where(col(FeedRow.id) == result.feed_id).values(values)
+
+
+def _feed_after_poll() -> Update:
+    """The feed row after a poll, as one UPDATE built once: counters and the lease are
+    computed in SQL from the row as it is then (a prune or another daemon may have changed
+    it since the poll began), and a statement built per poll would cost more than it runs
+    (SQLAlchemy checks every value of a new statement)."""
+    feed = FeedRow.__table__.c  # type: ignore[attr-defined]
+
+    def param(name: str, column: Any = None, type_: Any = None) -> Any:
+        return bindparam(name, type_=type_ if type_ is not None else column.type)
+
+    failed = param("p_failed", type_=Boolean())
+    ours = or_(
+        param("p_release_any", type_=Boolean()),
+        feed.lease_owner == param("p_owner", feed.lease_owner),
+    )
+    has_validators = param("p_has_validators", type_=Boolean())
+    finished = param("p_finished", feed.last_polled_at)
+    return (
+        update(FeedRow.__table__)  # type: ignore[attr-defined]
+        .where(feed.id == param("p_feed_id", feed.id))
+        .values(
+            last_polled_at=finished,
+            next_poll_at=param("p_next", feed.next_poll_at),
+            lease_owner=case((ours, None), else_=feed.lease_owner),
+            lease_until=case((ours, None), else_=feed.lease_until),
+            etag=case((has_validators, param("p_etag", feed.etag)), else_=feed.etag),
+            last_modified=case(
+                (has_validators, param("p_last_modified", feed.last_modified)),
+                else_=feed.last_modified,
+            ),
+            body_hash=func.coalesce(param("p_body_hash", feed.body_hash), feed.body_hash),
+            title=func.coalesce(param("p_title", feed.title), feed.title),
+            item_count=feed.item_count + param("p_new", feed.item_count),
+            status=param("p_status", feed.status),
+            consecutive_failures=case((failed, feed.consecutive_failures + 1), else_=0),
+            last_error_kind=case(
+                (failed, param("p_error_kind", feed.last_error_kind)), else_=feed.last_error_kind
+            ),
+            last_error=case((failed, param("p_error", feed.last_error)), else_=feed.last_error),
+            last_error_at=case((failed, finished), else_=feed.last_error_at),
+            last_success_at=case((failed, feed.last_success_at), else_=finished),
+            failing_since=case(
+                (failed, func.coalesce(feed.failing_since, param("p_started", feed.failing_since))),
+                else_=None,
+            ),
+        )
+        .returning(feed.name)  # what the stories of this poll's matches are filed under
+    )
+
+
+_FEED_AFTER_POLL = _feed_after_poll()
+_POLL = insert(PollRow.__table__)  # type: ignore[attr-defined]  # plain INSERT, values as parameters
 
 
 def recent_items(db: Database, limit: int, feed: str | None = None) -> list[StoredItem]:

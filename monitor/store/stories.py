@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from monitor.store.tables import ItemRow, StoryRow
+from monitor.model import Item
+from monitor.store.tables import StoryRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,21 +71,20 @@ class Filing(Protocol):
 
 def file_stories(
     session: Session,
-    items: Sequence[tuple[ItemRow, str, Sequence[str] | None]],
+    items: Sequence[tuple[int, Item, str, Sequence[str] | None]],
     now: datetime,
     window: timedelta,
     filing: Filing,
 ) -> dict[int, int]:
-    """File each (item, feed name, its fingerprint when already made) under a story; item
-    id -> story id. Joined stories get the copy's feed and a new last-seen time; the others
-    are created. Three statements per poll, whatever the number of items."""
+    """File each (item id, item, feed name, its fingerprint when already made) under a
+    story; item id -> story id. Joined stories get the copy's feed and a new last-seen time;
+    the others are created. Four statements per poll, whatever the number of items."""
     known = {story.id: story for story in _changed(session, filing, now, window)}
     filing.catch_up(list(known.values()), now, window)
     filed: dict[int, int] = {}
     joined: list[dict[str, object]] = []
     created: list[tuple[int, dict[str, object]]] = []
-    for item, feed, given in items:
-        assert item.id is not None
+    for item_id, item, feed, given in items:
         words = (
             list(given) if given else filing.fingerprint(item.title, item.summary, item.language)
         )
@@ -96,19 +96,16 @@ def file_stories(
                 story, feeds=feeds, last_seen=max(story.last_seen, now)
             )
             joined.append({"story": story.id, "story_feeds": list(feeds), "seen": story.last_seen})
-            filed[item.id] = story.id
+            filed[item_id] = story.id
         else:
             # a later item of this poll never joins it (one feed's items are never one
             # story), so its id is only needed once all are made
             values = {"title": item.title, "link": item.link, "words": words, "feeds": [feed]}
-            created.append((item.id, {**values, "first_seen": now, "last_seen": now}))
+            created.append((item_id, {**values, "first_seen": now, "last_seen": now}))
     if joined:
         session.connection().execute(_JOIN, joined)
     if created:
-        made = session.execute(
-            insert(StoryRow).returning(col(StoryRow.id), sort_by_parameter_order=True),
-            [values for _, values in created],
-        )
+        made = session.connection().execute(_CREATE, [values for _, values in created])
         filed.update(zip((item_id for item_id, _ in created), made.scalars(), strict=True))
     return filed
 
@@ -122,16 +119,9 @@ def _changed(
     wanted = filing.wanted(now, window)
     # only the window: a story last seen before it takes no more copies, and history would
     # otherwise fill the first look (every story ever made) and the memory that holds it
-    made = session.execute(
-        select(*_SNAPSHOT_COLUMNS)
-        .where(col(StoryRow.id) > wanted.after_id)
-        .where(col(StoryRow.last_seen) >= now - window)
-    ).all()
-    touched = session.execute(
-        select(col(StoryRow.id), col(StoryRow.link), col(StoryRow.feeds), col(StoryRow.last_seen))
-        .where(col(StoryRow.id) <= wanted.after_id)
-        .where(col(StoryRow.last_seen) >= wanted.since)
-    ).all()
+    connection = session.connection()
+    made = connection.execute(_MADE, {"after": wanted.after_id, "since": now - window}).all()
+    touched = connection.execute(_TOUCHED, {"after": wanted.after_id, "since": wanted.since}).all()
     snapshots = [_snapshot(*row) for row in made]
     for i, link, feeds, seen in touched:
         whole = None if filing.knows(i) else _stored(session, i)
@@ -140,7 +130,7 @@ def _changed(
 
 
 def _stored(session: Session, story_id: int) -> StorySnapshot | None:
-    row = session.execute(select(*_SNAPSHOT_COLUMNS).where(col(StoryRow.id) == story_id)).first()
+    row = session.connection().execute(_ONE, {"story": story_id}).first()
     return None if row is None else _snapshot(*row)
 
 
@@ -151,15 +141,23 @@ def _snapshot(
     return StorySnapshot(story_id, link, tuple(words), tuple(feeds), seen)
 
 
-_SNAPSHOT_COLUMNS = (
-    col(StoryRow.id),
-    col(StoryRow.link),
-    col(StoryRow.words),
-    col(StoryRow.feeds),
-    col(StoryRow.last_seen),
-)
-# one copy more for a story: run once (Core, by the table) for all the stories a poll joins
+# The statements are built once and run on the connection (Core, by the table): every poll
+# with a match runs them, and building or ORM-executing them cost more than running them.
 _STORY = StoryRow.__table__  # type: ignore[attr-defined]
+_SNAPSHOT_COLUMNS = (_STORY.c.id, _STORY.c.link, _STORY.c.words, _STORY.c.feeds, _STORY.c.last_seen)
+_MADE = (
+    select(*_SNAPSHOT_COLUMNS)
+    .where(_STORY.c.id > bindparam("after"))
+    .where(_STORY.c.last_seen >= bindparam("since", type_=_STORY.c.last_seen.type))
+)
+_TOUCHED = (
+    select(_STORY.c.id, _STORY.c.link, _STORY.c.feeds, _STORY.c.last_seen)
+    .where(_STORY.c.id <= bindparam("after"))
+    .where(_STORY.c.last_seen >= bindparam("since", type_=_STORY.c.last_seen.type))
+)
+_ONE = select(*_SNAPSHOT_COLUMNS).where(_STORY.c.id == bindparam("story"))
+_CREATE = insert(_STORY).returning(_STORY.c.id, sort_by_parameter_order=True)
+# one copy more for a story: run once for all the stories a poll joins
 _JOIN = (
     update(_STORY)
     .where(_STORY.c.id == bindparam("story"))
