@@ -27,6 +27,8 @@ FLOORS = {
     "written-2/asia": (0.98, 0),
     "written-3/eu": (0.96, 5),
     "written-3/asia": (0.97, 1),
+    "written-4/eu": (0.93, 8),
+    "written-4/asia": (0.97, 2),
 }
 
 
