@@ -23,12 +23,14 @@ SIGNALS = ("ru-dprk-arms", "quad-dprk-statement", "cn-rok-meeting")
 FLOORS = {
     "written-1/eu": (0.96, 1),
     "written-1/asia": (0.96, 1),
-    "written-2/eu": (0.92, 5),
+    "written-2/eu": (0.93, 4),
     "written-2/asia": (0.98, 0),
-    "written-3/eu": (0.96, 5),
+    "written-3/eu": (0.97, 4),
     "written-3/asia": (0.97, 1),
-    "written-4/eu": (0.93, 8),
+    "written-4/eu": (0.93, 7),
     "written-4/asia": (0.97, 2),
+    "written-5/eu": (0.98, 2),
+    "written-5/asia": (0.96, 1),
 }
 
 

@@ -136,6 +136,20 @@ def test_an_inflected_polish_form_matches_the_dictionary_form_with_its_offsets()
     assert lexicon.scan(text, ("en",)) == []  # a Polish term never applies to English text
 
 
+def test_a_dictionary_form_the_library_takes_further_still_matches_its_inflections() -> None:
+    # simplemma takes the noun "uzbrojenie" to the verb "uzbroić", but the genitive
+    # "uzbrojenia" to "uzbrojenie": the term's own written form is a lemma too
+    lexicon = Lexicon(
+        [Term("uzbrojenie", "vocab", "WEAPONS", language="pl")],
+        {"pl": Lemmas("pl", {}, use_library=True, fold=fold)},
+    )
+    text = "Kim pokazał gościom wystawę uzbrojenia"
+
+    found = lexicon.scan(text, ("pl",))
+
+    assert [text[f.start : f.end] for f in found] == ["uzbrojenia"]
+
+
 def test_stems_and_exact_case_terms_stay_on_written_forms() -> None:
     lexicon = Lexicon(
         [Term("=Quad", "alias", "QUAD", language="pl")],

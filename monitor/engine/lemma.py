@@ -165,6 +165,12 @@ class Lemmas:
         """A term's words as lemmas, one space apart ('' when it has no word)."""
         return " ".join(self.of(t.text) for t in tokens(text))
 
+    def written(self, text: str) -> str:
+        """A term's words folded as written, one space apart: the dictionary forms its author
+        gave, which the library sometimes takes further (pl "uzbrojenie" to the verb
+        "uzbroić", while the text's "uzbrojenia" goes to "uzbrojenie")."""
+        return " ".join(self._fold(t.text) for t in tokens(text))
+
 
 @dataclass(frozen=True, slots=True)
 class LemmaText:

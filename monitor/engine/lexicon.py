@@ -177,9 +177,12 @@ class Lexicon:
                 lemmas = self._lemmas[language]
                 keyed: dict[str, list[Term]] = {}
                 for term in self._by_language[language]:
-                    phrase = lemmas.phrase(term.text.strip())
-                    if phrase:
-                        keyed.setdefault(f" {phrase} ", []).append(term)
+                    text = term.text.strip()
+                    # by its lemmas, and by its words as written when those differ: a
+                    # text word whose lemma is the term's own dictionary form matches too
+                    for phrase in dict.fromkeys((lemmas.phrase(text), lemmas.written(text))):
+                        if phrase:
+                            keyed.setdefault(f" {phrase} ", []).append(term)
                 automaton = ahocorasick.Automaton()
                 for key, terms in keyed.items():
                     last_word = len(key.rstrip().rsplit(" ", 1)[-1])
