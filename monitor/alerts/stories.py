@@ -17,6 +17,7 @@ Two items of one feed are never one story (`StoryIndex.find`). The thresholds we
 tests/data/stories/pairs.yaml; bench/story_grouping.py prints the curves behind them.
 """
 
+import functools
 import heapq
 import threading
 from collections.abc import Iterable, Sequence
@@ -88,10 +89,15 @@ def same_story(a: StoryPrint, b: StoryPrint, limits: Thresholds = THRESHOLDS) ->
     )
 
 
-def band_keys(print_: StoryPrint) -> list[int]:
+@functools.lru_cache(maxsize=4096)
+def band_keys(print_: StoryPrint) -> tuple[int, ...]:
     """The LSH bucket of `print_` in each of `BANDS` bands (`ROWS` MinHash values each).
     Prints whose words overlap by Jaccard J share a bucket with probability
-    1 - (1 - J**ROWS)**BANDS: 0.95 at J = 0.30, 0.28 at J = 0.10."""
+    1 - (1 - J**ROWS)**BANDS: 0.95 at J = 0.30, 0.28 at J = 0.10.
+
+    Remembered for the last prints: a new item's print is looked up when it is filed and
+    again when its story enters the index at the next poll (the MinHash is most of the
+    cost of filing a story)."""
     signature = print_.signature
     keys = []
     for band in range(BANDS):
@@ -99,7 +105,7 @@ def band_keys(print_: StoryPrint) -> list[int]:
         for value in signature[band * ROWS : (band + 1) * ROWS]:
             key = key << 32 | value
         keys.append(key)
-    return keys
+    return tuple(keys)
 
 
 @dataclass(slots=True)
