@@ -22,15 +22,17 @@ SIGNALS = ("ru-dprk-arms", "quad-dprk-statement", "cn-rok-meeting")
 # set -> (macro-F1 floor, non-English positives it may miss)
 FLOORS = {
     "written-1/eu": (0.96, 1),
-    "written-1/asia": (0.96, 1),
+    "written-1/asia": (0.97, 0),
     "written-2/eu": (0.93, 4),
     "written-2/asia": (0.98, 0),
     "written-3/eu": (0.97, 4),
     "written-3/asia": (0.97, 1),
-    "written-4/eu": (0.93, 7),
+    "written-4/eu": (0.94, 7),
     "written-4/asia": (0.97, 2),
     "written-5/eu": (0.98, 2),
     "written-5/asia": (0.96, 1),
+    "written-6/eu": (0.93, 6),
+    "written-6/asia": (0.94, 5),
 }
 
 

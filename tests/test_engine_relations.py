@@ -92,7 +92,10 @@ def test_a_near_miss_describes_near(tmp_path: Path) -> None:
     [
         ("{near: [WEAPONS]}", "near takes a list of two conditions"),
         ("{near: [WEAPONS, STATEMENT], words: -1}", "words: a whole number from 0 to 30"),
-        ("{near: [WEAPONS, STATEMENT], within: 2}", "near takes only `words` beside it"),
+        (
+            "{near: [WEAPONS, STATEMENT], within: 2}",
+            "near takes only `words` and `in_order` beside it",
+        ),
     ],
 )
 def test_a_bad_near_is_reported(tmp_path: Path, condition: str, message: str) -> None:
@@ -156,6 +159,27 @@ def test_a_rule_example_can_carry_a_body(tmp_path: Path) -> None:
         "should match"
         in verify_examples(broken, datetime(2024, 3, 1, tzinfo=UTC).date())[0].message
     )
+
+
+# --- near in order --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "fires"),
+    [
+        ("Alphaland missiles fired at Betania", True),  # "at" before Betania: the target
+        ("Betania strikes at dawn with Alphaland missiles", False),  # after: Betania attacks
+    ],
+)
+def test_in_order_wants_the_first_part_first(tmp_path: Path, title: str, fires: bool) -> None:
+    body = (
+        "dyad: {a: ALP, b: BET}\nevidence: WEAPONS\n"
+        "exclude: {none: [{near: [{regex: '(?i)\\bat\\b'}, {actor: BET}], words: 1,"
+        " in_order: true}]}\n"
+    )
+    ruleset = _rules(tmp_path, body)
+
+    assert _fires(ruleset, title) is fires
 
 
 # --- with_title ---------------------------------------------------------------------------
@@ -233,13 +257,19 @@ def test_implies_names_a_known_actor(tmp_path: Path) -> None:
         ("Gammaria says Alphaland, which ships missiles to Betania, is a threat", True),
         # a short aside between commas does not end the clause it interrupts
         ("Gammaria says Alphaland, according to spies, ships missiles to Betania", True),
+        # a list whose third member is no actor, at either end, is still a list
+        ("Sanctions hit firms in Omegia, Alphaland and Betania over missiles", False),
+        ("Alphaland, Betania and Omegia expand their missile arsenals", False),
+        ("Meanwhile, Alphaland ships missiles to Betania", True),  # no member: the opener
         ("Gammaria says Alphaland, spies and their handlers say, ships missiles to Betania", False),
     ],
 )
 def test_the_clause_scope_separates_objects_of_separate_clauses(
     tmp_path: Path, title: str, fires: bool
 ) -> None:
-    ruleset = _rules(tmp_path, "dyad: {a: ALP, b: BET}\nscope: clause\nevidence: WEAPONS\n")
+    ruleset = _rules(
+        tmp_path, "dyad: {a: ALP, b: BET, lists: ignore}\nscope: clause\nevidence: WEAPONS\n"
+    )
     sentence = _rules(tmp_path / "s", "dyad: {a: ALP, b: BET}\nevidence: WEAPONS\n")
 
     assert _fires(ruleset, title) is fires

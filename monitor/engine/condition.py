@@ -55,10 +55,12 @@ class NoneCond:
 
 @dataclass(frozen=True, slots=True)
 class NearCond:
-    """Both parts hold, with at most `words` words between a hit of one and a hit of the other."""
+    """Both parts hold, with at most `words` words between a hit of one and a hit of the other
+    (with `in_order`, the first part's hit comes first)."""
 
     parts: tuple["Condition", "Condition"]
     words: int = 3
+    in_order: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +133,14 @@ class ConditionParser:
             return None
 
     def _near(self, raw: dict[str, Any], loc: yamlpos.Loc) -> Condition | None:
-        extra = sorted(set(raw) - {"near", "words"})
+        extra = sorted(set(raw) - {"near", "words", "in_order"})
         if extra:
-            self._error((*loc, extra[0]), "near takes only `words` beside it")
+            self._error((*loc, extra[0]), "near takes only `words` and `in_order` beside it")
             return None
-        parts, words = raw["near"], raw.get("words", 3)
+        parts, words, in_order = raw["near"], raw.get("words", 3), raw.get("in_order", False)
+        if not isinstance(in_order, bool):
+            self._error((*loc, "in_order"), "in_order: true or false")
+            return None
         if not isinstance(parts, list) or len(parts) != 2:
             self._error((*loc, "near"), "near takes a list of two conditions")
             return None
@@ -146,7 +151,7 @@ class ConditionParser:
         second = self.parse(parts[1], (*loc, "near", 1))
         if first is None or second is None:
             return None
-        return NearCond((first, second), words)
+        return NearCond((first, second), words, in_order)
 
     def _vocab(self, name: str, loc: yamlpos.Loc) -> VocabCond:
         if name not in self.vocab:

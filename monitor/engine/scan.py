@@ -33,6 +33,14 @@ _DEFAULT_GAP = list_gap()
 _DEFAULT_JOIN = list_join()
 # Another member of a list that is not an actor: one or two capitalised words ("Iran").
 _MEMBER = re.compile(r"^\s*(?:[^\W\d_][\w'’.-]*)(?:\s+[^\W\d_][\w'’.-]*)?\s*$")
+# a word (or two) and a comma right before a list's first actor: "in Iran, Russia and …"
+_LEADING_MEMBER = re.compile(r"(\S*)\s+([^\W\d_][\w'’-]*),\s*$")
+_NOT_MEMBERS = frozenset(
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May "
+    "June July August September October November December Today Yesterday".split()
+)
+# a word right after a list's conjunction: "… North Korea and Iran"
+_TRAILING_MEMBER = re.compile(r"\s*([^\W\d_][\w'’-]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +122,36 @@ class Scan:
         """True when the two mentions belong to one list of three or more states ("China,
         Russia, Iran, North Korea"): a list is not a relationship."""
         chain, others = self._list_of(one)
-        return other in chain and len({h.term.ref for h in chain}) + others >= 3
+        if other not in chain:
+            return False
+        return len({h.term.ref for h in chain}) + others + self._edge_members(chain) >= 3
+
+    def _edge_members(self, chain: list[Found]) -> int:
+        """List members that are no actor at the ends of a chain: one before it, set off by a
+        comma ("Iran, Russia and North Korea"), and one after it, joined by a conjunction
+        ("Russia, North Korea and Iran"). A comma after the chain is left alone: "…, Kremlin
+        says" ends a sentence more often than a list does."""
+        first = min(h.start for h in chain)
+        last = max(h.end for h in chain)
+        found = 0
+        before = _LEADING_MEMBER.search(self.text[max(0, first - 60) : first])
+        # the member must follow a lower-case word ("firms in Iran, Russia and …"): a capital
+        # that opens the sentence ("Meanwhile, Russia …", "On Tuesday, Russia …") is no member
+        if (
+            before
+            and before.group(2)[0].isupper()
+            and before.group(1)[-1:].islower()
+            and before.group(2) not in _NOT_MEMBERS
+        ):
+            found += 1
+        after = self.text[last : last + 60]
+        joiner = self.list_join.match(after.lstrip())
+        if joiner and joiner.group().strip() not in (",", ";", "、", "，"):
+            rest = after.lstrip()[joiner.end() :]
+            member = _TRAILING_MEMBER.match(rest)
+            if member and member.group(1)[0].isupper():
+                found += 1
+        return found
 
     def _list_of(self, mention: Found) -> tuple[list[Found], int]:
         """The actor mentions joined to `mention` by commas and conjunctions (and other list
@@ -210,7 +247,9 @@ class Scan:
             (a, b)
             for a in ev_a
             for b in ev_b
-            if (a.start, a.end) != (b.start, b.end) and self._gap(a, b) <= cond.words
+            if (a.start, a.end) != (b.start, b.end)
+            and self._gap(a, b) <= cond.words
+            and (not cond.in_order or a.start < b.start)
         ]
         if not pairs:
             return False, []
