@@ -33,6 +33,7 @@ FLOORS = {
     "written-5/asia": (0.96, 1),
     "written-6/eu": (0.93, 6),
     "written-7/eu": (0.95, 7),
+    "written-8/asia": (0.98, 1),
     "written-6/asia": (0.94, 5),
 }
 

@@ -21,7 +21,7 @@ from monitor.errors import Pos
 from monitor.validation import dotted
 
 # Used with no language files, and always: punctuation that joins list members.
-_LIST_PUNCTUATION = r"[,;/、，·&]"
+_LIST_PUNCTUATION = r"[,;/、，·・&]"  # ・ is the Japanese list dot (中国・北朝鮮・ロシア)
 _DEFAULT_CONJUNCTIONS = (
     *("and", "or", "и", "или", "ve", "veya", "ile", "및", "과", "와", "和", "与", "及", "と"),
 )
