@@ -18,7 +18,7 @@ from monitor.alerts.stories import StoryFiling
 from monitor.model import Item, PollResult, Validators
 from monitor.settings import FeedConfig
 from monitor.store import Database
-from monitor.store.database import HEAD, MIGRATIONS
+from monitor.store.database import HEAD, _alembic_config
 from tests.conftest import PG_ADMIN
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -69,12 +69,9 @@ def test_migrations_create_exactly_the_model_schema(db: Database) -> None:
 
 
 def test_the_newest_revision_is_known_without_alembic() -> None:
-    from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    script = ScriptDirectory.from_config(config)
+    script = ScriptDirectory.from_config(_alembic_config())
 
     assert script.get_current_head() == HEAD
     for revision in script.walk_revisions():  # the file-name convention HEAD relies on
@@ -83,11 +80,9 @@ def test_the_newest_revision_is_known_without_alembic() -> None:
 
 def _at_revision(tmp_path: Path, revision: str) -> Database:
     from alembic import command
-    from alembic.config import Config
 
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _alembic_config()
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)

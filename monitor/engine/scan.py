@@ -33,7 +33,8 @@ _DEFAULT_GAP = list_gap()
 _DEFAULT_JOIN = list_join()
 # Another member of a list that is not an actor: one or two capitalised words ("Iran").
 _MEMBER = re.compile(r"^\s*(?:[^\W\d_][\w'’.-]*)(?:\s+[^\W\d_][\w'’.-]*)?\s*$")
-# a word (or two) and a comma right before a list's first actor: "in Iran, Russia and …"
+# the word before a list's first actor, set off by a comma, and the word before it:
+# "in Iran, Russia and …"
 _LEADING_MEMBER = re.compile(r"(\S*)\s+([^\W\d_][\w'’-]*),\s*$")
 _NOT_MEMBERS = frozenset(
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May "

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from monitor.model import Item, PollResult
 from monitor.store.database import Database, insert_for
 from monitor.store.stories import Filing, file_stories
-from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow
+from monitor.store.tables import DeliveryRow, FeedRow, ItemRow, MatchRow, PollRow, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +214,8 @@ def _feed_after_poll() -> Update:
     computed in SQL from the row as it is then (a prune or another daemon may have changed
     it since the poll began), and a statement built per poll would cost more than it runs
     (SQLAlchemy checks every value of a new statement)."""
-    feed = FeedRow.__table__.c  # type: ignore[attr-defined]
+    table = table_of(FeedRow)
+    feed = table.c
 
     def param(name: str, column: Any = None, type_: Any = None) -> Any:
         return bindparam(name, type_=type_ if type_ is not None else column.type)
@@ -227,7 +228,7 @@ def _feed_after_poll() -> Update:
     has_validators = param("p_has_validators", type_=Boolean())
     finished = param("p_finished", feed.last_polled_at)
     return (
-        update(FeedRow.__table__)  # type: ignore[attr-defined]
+        update(table)
         .where(feed.id == param("p_feed_id", feed.id))
         .values(
             last_polled_at=finished,
@@ -260,7 +261,7 @@ def _feed_after_poll() -> Update:
 
 
 _FEED_AFTER_POLL = _feed_after_poll()
-_POLL = insert(PollRow.__table__)  # type: ignore[attr-defined]  # plain INSERT, values as parameters
+_POLL = insert(table_of(PollRow))  # a plain INSERT, its values given as parameters
 
 
 def recent_items(db: Database, limit: int, feed: str | None = None) -> list[StoredItem]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, exists, func, select, update
 from sqlmodel import Session, col
 
 from monitor.store.database import Database
@@ -34,6 +34,7 @@ from monitor.store.tables import (
     MatchRow,
     PollRow,
     StoryRow,
+    table_of,
 )
 
 BATCH = 2000
@@ -162,14 +163,20 @@ def _delete_items(session: Session, ids: list[int]) -> None:
 
 
 def _delete_counted(session: Session, *where: ColumnElement[bool]) -> None:
-    """Delete items and take them off their feeds' `item_count`."""
+    """Delete items and take them off their feeds' `item_count` (one executemany for all
+    the feeds the batch touched)."""
     gone = session.execute(delete(ItemRow).where(*where).returning(col(ItemRow.feed_id)))
-    for feed_id, n in Counter(gone.scalars()).items():
-        session.execute(
-            update(FeedRow)
-            .where(col(FeedRow.id) == feed_id)
-            .values(item_count=FeedRow.item_count - n)
-        )
+    counts = [{"feed": feed_id, "n": n} for feed_id, n in Counter(gone.scalars()).items()]
+    if counts:
+        session.connection().execute(_UNCOUNT, counts)
+
+
+_FEED = table_of(FeedRow).c
+_UNCOUNT = (
+    update(table_of(FeedRow))
+    .where(_FEED.id == bindparam("feed"))
+    .values(item_count=_FEED.item_count - bindparam("n"))
+)
 
 
 def _delete_stories(session: Session, ids: list[int]) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from monitor.model import Item
-from monitor.store.tables import StoryRow
+from monitor.store.tables import StoryRow, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +143,7 @@ def _snapshot(
 
 # The statements are built once and run on the connection (Core, by the table): every poll
 # with a match runs them, and building or ORM-executing them cost more than running them.
-_STORY = StoryRow.__table__  # type: ignore[attr-defined]
+_STORY = table_of(StoryRow)
 _SNAPSHOT_COLUMNS = (_STORY.c.id, _STORY.c.link, _STORY.c.words, _STORY.c.feeds, _STORY.c.last_seen)
 _MADE = (
     select(*_SNAPSHOT_COLUMNS)

@@ -2,8 +2,15 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a model, for statements that run as plain executemany, without
+    the ORM's per-row work."""
+    found: Table = model.__table__  # type: ignore[attr-defined]  # set by table=True
+    return found
 
 
 class FeedRow(SQLModel, table=True):
