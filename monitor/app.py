@@ -4,7 +4,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -51,20 +51,20 @@ async def open_app(
     clock: Clock = utc_now,
     rules: RuleBook | None = None,
     notifiers: Mapping[str, Notifier] | None = None,
+    readers: ReadPool | None = None,
 ) -> AsyncIterator[App]:
-    """Build an `App`; the HTTP client and the reader processes are closed on exit (the
-    database is the caller's).
+    """Build an `App`; the HTTP client and the reader processes it made are closed on exit
+    (the database and given `readers` are the caller's).
 
     Raises:
         AlertError: an alert target cannot be set up.
     """
     database = db or Database(settings.database_url)
     senders = build_notifiers(settings.targets) if notifiers is None else notifiers
-    with ReadPool(settings.schedule.readers) as readers:
+    own = ReadPool(settings.schedule.readers) if readers is None else nullcontext(readers)
+    with own as pool:
         async with Fetcher(settings.http, transport) as fetcher:
             # a story last seen by a poll that began up to a poll's budget before it was
             # stored is still found by the next look
             filing = StoryFiling(margin=settings.http.total_timeout * 2)
-            yield App(
-                settings, database, fetcher, clock, new_owner(), readers, rules, senders, filing
-            )
+            yield App(settings, database, fetcher, clock, new_owner(), pool, rules, senders, filing)

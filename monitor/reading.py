@@ -10,11 +10,8 @@ stays with the daemon, which knows them.
 """
 
 import logging
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from multiprocessing import get_context
 from pathlib import Path
 
 from monitor.alerts.storyprint import story_words
@@ -22,11 +19,16 @@ from monitor.engine.loader import load_ruleset
 from monitor.engine.match import match_items, verify_examples
 from monitor.engine.rulebook import Examples
 from monitor.engine.ruleset import RuleSet
-from monitor.errors import Problem, RuleError
+from monitor.errors import ParseError, PollTimeout, Problem, RuleError
 from monitor.ingest.document import read_document
+from monitor.ingest.workers import ReadPool
 from monitor.model import Item, Match, ParsedFeed
 
 log = logging.getLogger(__name__)
+
+# the examples of a large rule set on a loaded machine: seconds; a reader that takes this
+# long is stuck
+_EXAMPLES_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +40,11 @@ class RulesRef:
     version: str
 
 
-# This process's rule sets, by folder. A reader is a process of its own, so this is its
-# state alone (the daemon's process never fills it).
-_loaded: dict[tuple[Path, Path], RuleSet] = {}
+# This process's rule sets, by folder and version. A reader is a process of its own, so this
+# is its state alone (the daemon's process never fills it). Two versions are kept: the live
+# one goes on matching while an edit's examples are checked, and stays if they fail.
+_loaded: dict[tuple[Path, Path], dict[str, RuleSet]] = {}
+_VERSIONS_KEPT = 2
 
 
 def read_and_match(
@@ -76,30 +80,32 @@ def read_and_match(
 
 
 def _ruleset(ref: RulesRef) -> RuleSet | None:
-    folders = (ref.rules_dir, ref.seeds_dir)
-    current = _loaded.get(folders)
-    if current is None or current.version != ref.version:
+    versions = _loaded.setdefault((ref.rules_dir, ref.seeds_dir), {})
+    current = versions.pop(ref.version, None)  # put back last: the most recently used
+    if current is None:
         try:
             current = load_ruleset(ref.rules_dir, ref.seeds_dir)
         except RuleError:
             return None  # the files are mid-edit or invalid: the daemon keeps its own
-        _loaded[folders] = current
+    versions[current.version] = current
+    while len(versions) > _VERSIONS_KEPT:
+        del versions[next(iter(versions))]
     return current if current.version == ref.version else None
 
 
-def examples_apart(rules_dir: Path, seeds_dir: Path) -> Examples:
-    """A `RuleBook` examples check that runs the inline examples in a process of its own
-    (from the forkserver the readers come from), so that the daemon's process never opens
-    the lemma dictionaries and the language model (~130 MB) only readers need. When that
-    process cannot tell (the files changed in between, or it died), the check runs here."""
+def examples_in(readers: ReadPool, rules_dir: Path, seeds_dir: Path) -> Examples:
+    """A `RuleBook` examples check run by a reader, so that the daemon's process never opens
+    the lemma dictionaries and the language model that matching needs (and no process is
+    started for it: that reader keeps the rules, the dictionaries and the lemma automata the
+    examples opened for its polls). When the reader cannot tell (the files changed in
+    between, or it died), the check runs here."""
 
     def check(ruleset: RuleSet, today: date) -> list[Problem]:
         try:
-            with ProcessPoolExecutor(1, mp_context=get_context("forkserver")) as apart:
-                found = apart.submit(
-                    _examples_of, rules_dir, seeds_dir, ruleset.version, today
-                ).result()
-        except (BrokenProcessPool, OSError) as exc:
+            found = readers.call(
+                _examples_of, (rules_dir, seeds_dir, ruleset.version, today), _EXAMPLES_TIMEOUT
+            )
+        except (ParseError, PollTimeout) as exc:
             log.warning("inline examples checked in the daemon's process", extra={"error": exc})
             found = None
         return verify_examples(ruleset, today) if found is None else found
@@ -110,9 +116,7 @@ def examples_apart(rules_dir: Path, seeds_dir: Path) -> Examples:
 def _examples_of(
     rules_dir: Path, seeds_dir: Path, version: str, today: date
 ) -> list[Problem] | None:
-    """The examples' problems of the rule set in the files, or None when it is not `version`."""
-    try:
-        ruleset = load_ruleset(rules_dir, seeds_dir)
-    except RuleError:
-        return None
-    return verify_examples(ruleset, today) if ruleset.version == version else None
+    """The examples' problems of the rule set in the files, or None when it is not `version`
+    (the rule set is kept for this reader's polls)."""
+    ruleset = _ruleset(RulesRef(rules_dir, seeds_dir, version))
+    return None if ruleset is None else verify_examples(ruleset, today)

@@ -1,5 +1,6 @@
-"""The daemon checks its rules' inline examples in a process of its own, so that its own
-process never holds the lemma dictionaries and the language model that only readers need."""
+"""The daemon checks its rules' inline examples in its reader processes, so that its own
+process never holds the lemma dictionaries and the language model that only readers need,
+and no process is started for them."""
 
 import re
 import shutil
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from monitor.engine.loader import load_ruleset
 from monitor.engine.match import verify_examples
-from monitor.reading import examples_apart
+from monitor.ingest.workers import ReadPool
+from monitor.reading import examples_in
 from tests.conftest import RULES_DIR
 
 TODAY = date(2026, 12, 1)
@@ -27,7 +29,8 @@ def test_the_examples_apart_find_what_they_find_here(tmp_path: Path) -> None:
     rule.write_text(re.sub(r"(?m)^( *)no_match:\n", wrong, rule.read_text(), count=1))
     ruleset = load_ruleset(rules, rules / "seeds")
 
-    apart = examples_apart(rules, rules / "seeds")(ruleset, TODAY)
+    with ReadPool(2) as readers:
+        apart = examples_in(readers, rules, rules / "seeds")(ruleset, TODAY)
 
     assert apart == verify_examples(ruleset, TODAY) != []
     assert any("artillery shells" in str(problem) for problem in apart)
@@ -42,10 +45,12 @@ def test_the_daemons_process_never_opens_the_dictionaries() -> None:
         from pathlib import Path
         from monitor.engine import language, lemma
         from monitor.engine.rulebook import RuleBook
-        from monitor.reading import examples_apart
+        from monitor.ingest.workers import ReadPool
+        from monitor.reading import examples_in
         rules, seeds = Path({str(REPO / "rules")!r}), Path({str(REPO / "seeds")!r})
-        apart = examples_apart(rules, seeds)
-        book = RuleBook(rules, seeds, lambda: date(2026, 12, 1), examples=apart)
+        with ReadPool(2) as readers:
+            apart = examples_in(readers, rules, seeds)
+            book = RuleBook(rules, seeds, lambda: date(2026, 12, 1), examples=apart)
         print(len(book.current.rules), lemma._lemmatizer.cache_info().currsize,
               len(language._identifiers))
         """

@@ -6,8 +6,10 @@ import asyncio
 import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from monitor import store
@@ -15,9 +17,11 @@ from monitor.alerts.stories import StoryFiling
 from monitor.alerts.storyprint import story_words
 from monitor.app import open_app
 from monitor.engine.rulebook import RuleBook
+from monitor.errors import RuleError
+from monitor.ingest.workers import ReadPool
 from monitor.model import Match, PollResult
 from monitor.pipeline import poll_feed
-from monitor.reading import RulesRef, read_and_match
+from monitor.reading import RulesRef, examples_in, read_and_match
 from monitor.settings import FeedConfig, Settings
 from monitor.store import Database
 from monitor.store.tables import StoryRow
@@ -133,3 +137,34 @@ def test_an_edit_the_daemon_has_not_taken_up_changes_nothing_matched(
     # Then the match is made by the live rules, as if nothing were edited
     assert new == 1
     assert [m.rule for m in store.recent_matches(db, 5)] == ["alp-bet-arms"]
+
+
+def test_an_edit_whose_examples_fail_leaves_the_reader_matching_with_the_live_rules(
+    tmp_path: Path,
+) -> None:
+    # Given a daemon whose reader checks the examples (one reader: it also polls)
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules)
+    with ReadPool(1) as readers:
+        book = RuleBook(
+            rules,
+            rules / "seeds",
+            lambda: NOW.date(),
+            examples=examples_in(readers, rules, rules / "seeds"),
+        )
+        live = RulesRef(rules, rules / "seeds", book.current.version)
+        read = partial(
+            read_and_match, DOCUMENT, {}, url="http://x/", language=None, fetched_at=NOW, rules=live
+        )
+        assert readers.call(read, (), 60)[2] is not None
+
+        # When an edit breaks an example, so the reader loads the edit to check it
+        weapons = rules / "vocab" / "weapons.yaml"
+        weapons.write_text(weapons.read_text().replace("artillery, ", "").replace('"shell*", ', ""))
+        with pytest.raises(RuleError, match="should match"):
+            book.reload_if_changed()
+
+        # Then the live rules stay, in the daemon and in the reader, which still matches
+        assert book.current.version == live.version
+        matches = readers.call(read, (), 60)[2]
+    assert matches is not None and [m.rule for m in matches] == ["alp-bet-arms"]

@@ -11,6 +11,7 @@ from monitor.settings import Settings
 
 if TYPE_CHECKING:
     from monitor.engine.rulebook import RuleBook
+    from monitor.ingest.workers import ReadPool
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # something ran and failed (a feed, health, a rule example)
@@ -32,9 +33,9 @@ def open_db(settings: Settings) -> store.Database:
     return db
 
 
-def open_rules(settings: Settings, *, daemon: bool = False) -> "RuleBook | None":
-    """The rule book, or None (with a warning) when there is no rules folder. A `daemon`'s
-    inline examples run in a process of their own (see `monitor.reading.examples_apart`).
+def open_rules(settings: Settings, readers: "ReadPool | None" = None) -> "RuleBook | None":
+    """The rule book, or None (with a warning) when there is no rules folder. With
+    `readers`, the inline examples run in them (see `monitor.reading.examples_in`).
 
     Raises:
         CommandError: the rules are invalid (every problem was printed).
@@ -49,7 +50,7 @@ def open_rules(settings: Settings, *, daemon: bool = False) -> "RuleBook | None"
     from monitor.alerts.route import unknown_targets
     from monitor.engine.match import verify_examples
     from monitor.engine.rulebook import RuleBook
-    from monitor.reading import examples_apart
+    from monitor.reading import examples_in
 
     try:
         return RuleBook(
@@ -58,9 +59,9 @@ def open_rules(settings: Settings, *, daemon: bool = False) -> "RuleBook | None"
             lambda: datetime.now(UTC).date(),
             check=lambda ruleset: unknown_targets(ruleset, settings.targets),
             examples=(
-                examples_apart(settings.rules_dir, settings.seeds_dir)
-                if daemon
-                else verify_examples
+                verify_examples
+                if readers is None
+                else examples_in(readers, settings.rules_dir, settings.seeds_dir)
             ),
         )
     except RuleError as exc:

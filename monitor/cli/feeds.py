@@ -20,6 +20,7 @@ from monitor.settings import FeedConfig, Settings
 
 if TYPE_CHECKING:
     from monitor.engine.rulebook import RuleBook
+    from monitor.ingest.workers import ReadPool
 
 # The daemon, the app and the engine are imported by the commands that run them: a listing
 # command imports the store alone (see `tests/test_cli_startup.py`).
@@ -84,15 +85,18 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         from monitor.app import open_app
         from monitor.daemon import run_until_signalled
+        from monitor.ingest.workers import ReadPool
 
-        rules = open_rules(settings, daemon=True)
-        db = open_db(settings)
+        # the readers first: they check the rules' examples, and so are ready to match
+        with ReadPool(settings.schedule.readers) as readers:
+            rules = open_rules(settings, readers)
+            db = open_db(settings)
 
-        async def daemon() -> None:
-            async with open_app(settings, db=db, rules=rules) as app:
-                await run_until_signalled(app)
+            async def daemon() -> None:
+                async with open_app(settings, db=db, rules=rules, readers=readers) as app:
+                    await run_until_signalled(app)
 
-        asyncio.run(daemon())
+            asyncio.run(daemon())
     except _StoppedEarly:
         print("stopped while starting", file=sys.stderr)
     return EXIT_OK
@@ -104,9 +108,12 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: no feed named {', '.join(unknown)} in {settings.source}", file=sys.stderr)
         return EXIT_INVALID
-    rules = open_rules(settings)
-    db = open_db(settings)
-    reports = asyncio.run(_poll_once(settings, db, names, rules))
+    from monitor.ingest.workers import ReadPool
+
+    with ReadPool(settings.schedule.readers) as readers:
+        rules = open_rules(settings, readers)
+        db = open_db(settings)
+        reports = asyncio.run(_poll_once(settings, db, names, rules, readers))
     for report in reports:
         if args.json:
             print(json.dumps(_report_json(report), ensure_ascii=False))
@@ -120,14 +127,18 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _poll_once(
-    settings: Settings, db: store.Database, names: list[str], rules: "RuleBook | None"
+    settings: Settings,
+    db: store.Database,
+    names: list[str],
+    rules: "RuleBook | None",
+    readers: "ReadPool",
 ) -> list[PollReport]:
     """Poll `names` once through the daemon's dispatcher (same worker and per-host limits).
     Only these feeds are added to the feed table; the others stay as the daemon left them."""
     from monitor.app import open_app
     from monitor.dispatch import Dispatcher
 
-    async with open_app(settings, db=db, rules=rules) as app:
+    async with open_app(settings, db=db, rules=rules, readers=readers) as app:
         wanted = [settings.feed(name) for name in names]
         await asyncio.to_thread(store.add_feeds, db, wanted, app.clock())
         dispatcher = Dispatcher(app, {feed.name: feed for feed in wanted})

@@ -6,7 +6,6 @@ evidence near the pair?", "is this actor implied here?") is answered from one `S
 """
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -87,6 +86,14 @@ class Scan:
         title_end = len(item.title)
         self.whole = Span(0, len(self.text), self.text, is_title=False)
         self.title = Span(0, title_end, item.title, is_title=True)
+        # the hits of each span asked about, by (kind, ref): every rule asks about the same
+        # sentences, each for several actors and words
+        self._indexes: dict[tuple[int, int], dict[tuple[str, str], list[Found]]] = {}
+        # and the answers already given: rules share actors, implications and conditions,
+        # and a `with_title` rule asks about the title for every sentence (keys hold ids of
+        # the rule set's conditions, which outlive the scan)
+        self._actors: dict[tuple[str, int, int, int], list[Found]] = {}
+        self._holds: dict[tuple[int, int, int], tuple[bool, list[Evidence]]] = {}
 
     @cached_property
     def sentences(self) -> list[Span]:
@@ -98,8 +105,16 @@ class Scan:
         ]
 
     def actor_hits(self, actor: str, span: Span, implies: tuple[Implied, ...] = ()) -> list[Found]:
-        """Mentions of `actor` in `span`: named, named through all its members, or implied."""
-        direct = [h for h in self._in(span) if h.term.kind == "alias" and h.term.ref == actor]
+        """Mentions of `actor` in `span`: named, named through all its members, or implied
+        (the list is shared: not to be changed)."""
+        key = (actor, span.start, span.end, id(implies))
+        known = self._actors.get(key)
+        if known is None:
+            known = self._actors[key] = self._actor_hits(actor, span, implies)
+        return known
+
+    def _actor_hits(self, actor: str, span: Span, implies: tuple[Implied, ...]) -> list[Found]:
+        direct = list(self._index(span).get(("alias", actor), ()))
         members = self.actors[actor].members if actor in self.actors else ()
         if not direct and members:
             by_member = [self.actor_hits(m, span) for m in members]
@@ -117,7 +132,7 @@ class Scan:
 
     def actors_named(self, span: Span) -> set[str]:
         """The actors named in `span` (not implied)."""
-        return {h.term.ref for h in self._in(span) if h.term.kind == "alias"}
+        return {ref for kind, ref in self._index(span) if kind == "alias"}
 
     def listed_together(self, one: Found, other: Found) -> bool:
         """True when the two mentions belong to one list of three or more states ("China,
@@ -207,7 +222,7 @@ class Scan:
         return opening == unit.start and _words(self.text[unit.start : first.start]) <= 1
 
     def vocab_hits(self, set_id: str, span: Span) -> list[Found]:
-        return [h for h in self._in(span) if h.term.kind == "vocab" and h.term.ref == set_id]
+        return list(self._index(span).get(("vocab", set_id), ()))
 
     def units(self, scope: str) -> list[Span]:
         if scope in ("sentence", "clause", "with_title"):
@@ -215,7 +230,15 @@ class Scan:
         return {"title": [self.title], "item": [self.whole]}[scope]
 
     def holds(self, cond: Condition, span: Span) -> tuple[bool, list[Evidence]]:
-        """Whether `cond` holds in `span`, and the words that make it hold."""
+        """Whether `cond` holds in `span`, and the words that make it hold (the list is
+        shared: not to be changed)."""
+        key = (id(cond), span.start, span.end)
+        known = self._holds.get(key)
+        if known is None:
+            known = self._holds[key] = self._holds_now(cond, span)
+        return known
+
+    def _holds_now(self, cond: Condition, span: Span) -> tuple[bool, list[Evidence]]:
         if isinstance(cond, VocabCond):
             hits = self.vocab_hits(cond.set_id, span)
             return bool(hits), [evidence(h, self.text) for h in hits]
@@ -263,8 +286,16 @@ class Scan:
         between = self.text[first.end : second.start]
         return 99 if "\n" in between else _words(between)
 
-    def _in(self, span: Span) -> Iterator[Found]:
-        return (h for h in self.hits if span.start <= h.start and h.end <= span.end)
+    def _index(self, span: Span) -> dict[tuple[str, str], list[Found]]:
+        """The hits inside `span` by (kind, ref), each list in the order of `hits`."""
+        index = self._indexes.get((span.start, span.end))
+        if index is None:
+            index = {}
+            for h in self.hits:
+                if span.start <= h.start and h.end <= span.end:
+                    index.setdefault((h.term.kind, h.term.ref), []).append(h)
+            self._indexes[span.start, span.end] = index
+        return index
 
 
 def evidence(found: Found, text: str) -> Evidence:

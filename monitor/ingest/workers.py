@@ -14,6 +14,8 @@ import multiprocessing
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError as FutureCancelled
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
@@ -69,6 +71,22 @@ class ReadPool:
         except asyncio.CancelledError:
             future.cancel()  # type: ignore[no-untyped-call]
             raise
+
+    def call(self, function: Callable[..., T], args: tuple[Any, ...], timeout: float) -> T:
+        """`function(*args)` in a reader, waiting for its answer (blocking: for start-up and
+        rule reloads, not for polls).
+
+        Raises:
+            ParseError: the reader died running it.
+            PollTimeout: it did not finish within `timeout` seconds (the reader was killed).
+        """
+        future = self._pool.schedule(function, args=args, timeout=timeout)
+        try:
+            return future.result()
+        except (ProcessExpired, BrokenProcessPool) as exc:
+            raise ParseError(f"the reader process died ({exc})", kind="crashed") from None
+        except FutureTimeout:
+            raise PollTimeout(f"the reader did not finish within {timeout:.0f}s") from None
 
     def close(self) -> None:
         """Stop every worker now, killing reads still running."""
