@@ -148,14 +148,19 @@ def _evaluate(rule: Rule, scan: Scan, key: str) -> tuple[Match | None, str]:
 
 
 def _sides(rule: Rule, scan: Scan, unit: Span) -> tuple[list[Found], list[Found]]:
-    """The mentions of each side that count in `unit`: with `with_title`, a body sentence
-    also takes the sides the title names ("Biden hosts Quad leaders" over "Their joint
-    declaration condemned North Korea's launches")."""
+    """The mentions of each side that count in `unit` (the second side is not looked for
+    when the first has none): with `with_title`, a body sentence also takes the sides the
+    title names ("Biden hosts Quad leaders" over "Their joint declaration condemned North
+    Korea's launches")."""
+    borrow = rule.dyad_scope == "with_title" and not unit.is_title
     a_hits = scan.actor_hits(rule.a, unit, rule.implies)
+    if borrow and not a_hits:
+        a_hits = scan.actor_hits(rule.a, scan.title, rule.implies)
+    if not a_hits:
+        return a_hits, []
     b_hits = scan.actor_hits(rule.b, unit, rule.implies)
-    if rule.dyad_scope == "with_title" and not unit.is_title:
-        a_hits = a_hits or scan.actor_hits(rule.a, scan.title, rule.implies)
-        b_hits = b_hits or scan.actor_hits(rule.b, scan.title, rule.implies)
+    if borrow and not b_hits:
+        b_hits = scan.actor_hits(rule.b, scan.title, rule.implies)
     return a_hits, b_hits
 
 

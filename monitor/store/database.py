@@ -56,6 +56,8 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             self._one_at_a_time = threading.Lock()
+        else:
+            event.listen(self.engine, "connect", _binary_arrays)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -224,6 +226,15 @@ def _ensure_parent_dir(url: str) -> None:
             f"cannot create the data folder {folder} for {redact_url(url)}: {reason} "
             f"(running as user {getpass.getuser()})"
         ) from exc
+
+
+def _binary_arrays(connection: Any, _record: Any) -> None:
+    """Lists (the columns of a poll's items: see `polls`) go to PostgreSQL in the binary
+    array format, which psycopg writes without escaping every element as its text format
+    does (the text format took a tenth of the time of storing a poll)."""
+    from psycopg.types.array import ListBinaryDumper
+
+    connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -11,9 +11,9 @@ filing that has seen every story up to id N misses none when it next asks for th
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Select, and_, bindparam, case, insert, or_, select, update
 from sqlmodel import Session
 
 from monitor.model import Item
@@ -119,11 +119,14 @@ def _changed(
     wanted = filing.wanted(now, window)
     # only the window: a story last seen before it takes no more copies, and history would
     # otherwise fill the first look (every story ever made) and the memory that holds it
-    connection = session.connection()
-    made = connection.execute(_MADE, {"after": wanted.after_id, "since": now - window}).all()
-    touched = connection.execute(_TOUCHED, {"after": wanted.after_id, "since": wanted.since}).all()
-    snapshots = [_snapshot(*row) for row in made]
-    for i, link, feeds, seen in touched:
+    start = now - window
+    bounds = {"after": wanted.after_id, "window": start, "since": wanted.since}
+    rows = session.connection().execute(_CHANGED, bounds | {"lowest": min(start, wanted.since)})
+    snapshots = []
+    for i, link, words, feeds, seen in rows:
+        if i > wanted.after_id:  # made since the last look: with its words
+            snapshots.append(_snapshot(i, link, words, feeds, seen))
+            continue
         whole = None if filing.knows(i) else _stored(session, i)
         snapshots.append(whole or StorySnapshot(i, link, (), tuple(feeds), seen))
     return snapshots
@@ -145,16 +148,30 @@ def _snapshot(
 # with a match runs them, and building or ORM-executing them cost more than running them.
 _STORY = table_of(StoryRow)
 _SNAPSHOT_COLUMNS = (_STORY.c.id, _STORY.c.link, _STORY.c.words, _STORY.c.feeds, _STORY.c.last_seen)
-_MADE = (
-    select(*_SNAPSHOT_COLUMNS)
-    .where(_STORY.c.id > bindparam("after"))
-    .where(_STORY.c.last_seen >= bindparam("since", type_=_STORY.c.last_seen.type))
-)
-_TOUCHED = (
-    select(_STORY.c.id, _STORY.c.link, _STORY.c.feeds, _STORY.c.last_seen)
-    .where(_STORY.c.id <= bindparam("after"))
-    .where(_STORY.c.last_seen >= bindparam("since", type_=_STORY.c.last_seen.type))
-)
+
+
+def _changed_since() -> Select[Any]:
+    """In one query: the stories made after story `after` and seen since `window` (with
+    their words), and the older ones touched since `since` (without: the filing has them);
+    `lowest`, the earlier of the two times, lets the last-seen index bound the scan."""
+    story, seen = _STORY.c, _STORY.c.last_seen.type
+    after = bindparam("after", type_=story.id.type)
+    made = and_(story.id > after, story.last_seen >= bindparam("window", type_=seen))
+    touched = and_(story.id <= after, story.last_seen >= bindparam("since", type_=seen))
+    return (
+        select(
+            story.id,
+            story.link,
+            case((story.id > after, story.words)),
+            story.feeds,
+            story.last_seen,
+        )
+        .where(story.last_seen >= bindparam("lowest", type_=seen))
+        .where(or_(made, touched))
+    )
+
+
+_CHANGED = _changed_since()
 _ONE = select(*_SNAPSHOT_COLUMNS).where(_STORY.c.id == bindparam("story"))
 _CREATE = insert(_STORY).returning(_STORY.c.id, sort_by_parameter_order=True)
 # one copy more for a story: run once for all the stories a poll joins
