@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import MetaData, Table, inspect, text
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 
 from monitor import store
 from monitor.alerts.stories import StoryFiling
@@ -19,6 +19,7 @@ from monitor.model import Item, PollResult, Validators
 from monitor.settings import FeedConfig
 from monitor.store import Database
 from monitor.store.database import HEAD, _alembic_config
+from monitor.store.tables import ItemRow
 from tests.conftest import PG_ADMIN
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -217,6 +218,40 @@ def test_saving_a_poll_twice_stores_each_item_once(db: Database) -> None:
 
     assert sorted(first) == ["k1", "k2"] and second == ["k3"]
     assert len(store.recent_items(db, 10)) == 3
+
+
+def test_every_field_of_an_item_is_stored_as_given(db: Database) -> None:
+    # values an array's text format would have to quote or would read as NULL, and absent ones
+    store.sync_feeds(db, feeds("a"), NOW)
+    state = store.claim_due_feeds(db, "me", NOW, LEASE, 1)[0]
+    odd = Item(
+        key="k1",
+        guid=None,
+        link="https://example.com/a?b=1",
+        title="NULL",
+        summary='{"braces", and \\ backslashes}\nline two, «Пхеньян» 평양',
+        author='O"Brien, \\N',
+        published_at=NOW - timedelta(days=1),
+        date_source="fetched",
+        language=None,
+        tags=("", "NULL", 'a "quoted", tag', "타그"),
+    )
+    plain = replace(item("k2"), tags=())
+
+    store.save_poll(db, ok_result(state.id, (odd, plain)), "me", StoryFiling())
+
+    with db.reading() as session:
+        rows = session.exec(select(ItemRow).order_by(col(ItemRow.key))).all()
+        stored = [
+            (r.key, r.guid, r.link, r.title, r.summary, r.author, r.date_source, r.language, r.tags)
+            for r in rows
+        ]
+        published = [r.published_at.replace(tzinfo=r.published_at.tzinfo or UTC) for r in rows]
+    assert stored == [
+        ("k1", None, odd.link, "NULL", odd.summary, odd.author, "fetched", None, list(odd.tags)),
+        ("k2", "k2", None, "t", "s", None, "feed", "en", []),
+    ]
+    assert published == [NOW - timedelta(days=1), NOW]
 
 
 def test_saving_a_poll_updates_state_and_releases_the_lease(db: Database) -> None:
