@@ -78,7 +78,8 @@ def file_stories(
 ) -> dict[int, int]:
     """File each (item id, item, feed name, its fingerprint when already made) under a
     story; item id -> story id. Joined stories get the copy's feed and a new last-seen time;
-    the others are created. Four statements per poll, whatever the number of items."""
+    the others are created. Three statements per poll (read the window, join, create),
+    whatever the number of items."""
     known = {story.id: story for story in _changed(session, filing, now, window)}
     filing.catch_up(list(known.values()), now, window)
     filed: dict[int, int] = {}
