@@ -98,7 +98,8 @@ def examples_in(readers: ReadPool, rules_dir: Path, seeds_dir: Path) -> Examples
     the lemma dictionaries and the language model that matching needs (and no process is
     started for it: that reader keeps the rules, the dictionaries and the lemma automata the
     examples opened for its polls). When the reader cannot tell (the files changed in
-    between, or it died), the check runs here."""
+    between, or it died), the check runs here; once the readers are stopped (the daemon is
+    stopping), the rule set is refused unchecked instead."""
 
     def check(ruleset: RuleSet, today: date) -> list[Problem]:
         try:
@@ -106,6 +107,8 @@ def examples_in(readers: ReadPool, rules_dir: Path, seeds_dir: Path) -> Examples
                 _examples_of, (rules_dir, seeds_dir, ruleset.version, today), _EXAMPLES_TIMEOUT
             )
         except (ParseError, PollTimeout) as exc:
+            if readers.closed:
+                return [Problem(None, "inline examples not checked: the readers were stopped")]
             log.warning("inline examples checked in the daemon's process", extra={"error": exc})
             found = None
         return verify_examples(ruleset, today) if found is None else found

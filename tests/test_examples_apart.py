@@ -61,3 +61,16 @@ def test_the_daemons_process_never_opens_the_dictionaries() -> None:
 
     rules, lemmatizers, language_models = map(int, out)
     assert rules >= 3 and lemmatizers == 0 and language_models == 0
+
+
+def test_once_the_readers_are_stopped_a_rule_set_is_refused_unchecked(tmp_path: Path) -> None:
+    # a reload that comes as the daemon stops must not open the dictionaries in its process
+    ruleset = load_ruleset(RULES_DIR, RULES_DIR / "seeds")
+    readers = ReadPool(1)
+    readers.close()
+
+    problems = examples_in(readers, RULES_DIR, RULES_DIR / "seeds")(ruleset, TODAY)
+
+    assert [str(p) for p in problems] == [
+        "error: inline examples not checked: the readers were stopped"
+    ]

@@ -32,6 +32,7 @@ class ReadPool:
 
     def __init__(self, processes: int = 0) -> None:
         self.processes = processes or os.cpu_count() or 1
+        self.closed = False
         self._pool = ProcessPool(
             max_workers=self.processes, context=multiprocessing.get_context("forkserver")
         )
@@ -78,17 +79,25 @@ class ReadPool:
 
         Raises:
             ParseError: the reader died running it.
-            PollTimeout: it did not finish within `timeout` seconds (the reader was killed).
+            PollTimeout: it did not finish within `timeout` seconds (the reader was killed), or
+                the pool was closed before it did.
         """
+        if self.closed:
+            raise PollTimeout("the readers were stopped")
         future = self._pool.schedule(function, args=args, timeout=timeout)
         try:
             return future.result()
         except (ProcessExpired, BrokenProcessPool) as exc:
+            if self.closed:  # stopping kills what runs
+                raise PollTimeout("the readers were stopped") from None
             raise ParseError(f"the reader process died ({exc})", kind="crashed") from None
         except FutureTimeout:
             raise PollTimeout(f"the reader did not finish within {timeout:.0f}s") from None
+        except FutureCancelled:
+            raise PollTimeout("the readers were stopped") from None
 
     def close(self) -> None:
         """Stop every worker now, killing reads still running."""
+        self.closed = True
         self._pool.stop()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=5)
