@@ -82,19 +82,18 @@ class ReadPool:
             PollTimeout: it did not finish within `timeout` seconds (the reader was killed), or
                 the pool was closed before it did.
         """
-        if self.closed:
-            raise PollTimeout("the readers were stopped")
-        future = self._pool.schedule(function, args=args, timeout=timeout)
-        try:
-            return future.result()
-        except (ProcessExpired, BrokenProcessPool) as exc:
-            if self.closed:  # stopping kills what runs
-                raise PollTimeout("the readers were stopped") from None
-            raise ParseError(f"the reader process died ({exc})", kind="crashed") from None
-        except FutureTimeout:
-            raise PollTimeout(f"the reader did not finish within {timeout:.0f}s") from None
-        except FutureCancelled:
-            raise PollTimeout("the readers were stopped") from None
+        if not self.closed:
+            future = self._pool.schedule(function, args=args, timeout=timeout)
+            try:
+                return future.result()
+            except (ProcessExpired, BrokenProcessPool) as exc:
+                if not self.closed:  # else stopping killed it
+                    raise ParseError(f"the reader process died ({exc})", kind="crashed") from None
+            except FutureTimeout:
+                raise PollTimeout(f"the reader did not finish within {timeout:.0f}s") from None
+            except FutureCancelled:
+                pass  # only stopping the pool cancels
+        raise PollTimeout("the readers were stopped")
 
     def close(self) -> None:
         """Stop every worker now, killing reads still running."""
