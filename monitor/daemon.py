@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +65,7 @@ class Daemon:
             app, {feed.name: feed for feed in settings.feeds}, on_free=self._freed.set
         )
         self._dispatching = asyncio.Lock()
+        self._stopping = False
         rules = app.rules
         self.sender = Sender(
             app.db,
@@ -100,7 +101,8 @@ class Daemon:
             await stop.wait()
         finally:
             async with self._dispatching:  # no dispatch tick is half done
-                scheduler.shutdown(wait=False)
+                self._stopping = True
+                scheduler.shutdown(wait=False)  # cancels the jobs running (see `_job`)
                 self._freed.set()  # lets the refill loop see `stop`
                 refilling.cancel()
             web_stop.set()  # the dashboard closes while the rest winds down
@@ -161,7 +163,7 @@ class Daemon:
             every.append((self.reload_rules, RELOAD_EVERY, "reload-rules"))
         for job, interval, name in every:
             scheduler.add_job(
-                job,
+                self._job(job),
                 "interval",
                 id=name,
                 seconds=interval.total_seconds(),
@@ -172,7 +174,7 @@ class Daemon:
             )
         for target, trigger in digest_triggers(settings.targets).items():
             scheduler.add_job(
-                self.digest,
+                self._job(self.digest),
                 trigger,
                 args=[target],
                 id=f"digest:{target}",
@@ -181,6 +183,21 @@ class Daemon:
                 misfire_grace_time=3600,
             )
         return scheduler
+
+    def _job(
+        self, work: Callable[..., Coroutine[Any, Any, None]]
+    ) -> Callable[..., Coroutine[Any, Any, None]]:
+        """`work` as a scheduled job: a run that stopping the daemon cancels ends quietly
+        (APScheduler would log the cancellation it was told to make as the job's error)."""
+
+        async def run(*args: Any) -> None:
+            try:
+                await work(*args)
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+
+        return run
 
     async def dispatch(self) -> None:
         """Beat, then lease as many due feeds as there are free workers and poll them."""

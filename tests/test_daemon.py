@@ -1,5 +1,6 @@
 """`monitor run` as a real subprocess: polls on schedule, survives restarts, stops on SIGTERM."""
 
+import asyncio
 import os
 import shutil
 import signal
@@ -263,3 +264,36 @@ def test_daemon_records_matches_and_hot_reloads_rules(
 def rss_bytes(*titles: str) -> bytes:
     items = "".join(f"<item><guid>{t}</guid><title>{t}</title></item>" for t in titles)
     return f"<rss version='2.0'><channel>{items}</channel></rss>".encode()
+
+
+def test_a_job_cancelled_by_the_stop_ends_quietly_and_any_other_cancel_stands(
+    tmp_path: Path,
+) -> None:
+    # APScheduler cancels the jobs running when the daemon stops and logs each cancellation
+    # as the job's error, with a traceback; only the daemon's own stop is taken quietly
+    from monitor.app import open_app
+    from monitor.daemon import Daemon
+    from monitor.settings import Settings
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/monitor.db")
+
+    async def cancelled(daemon: Daemon, stopping: bool) -> bool:
+        started = asyncio.Event()
+
+        async def work() -> None:
+            started.set()
+            await asyncio.sleep(60)
+
+        run = asyncio.create_task(daemon._job(work)())
+        await started.wait()
+        daemon._stopping = stopping
+        run.cancel()
+        await asyncio.wait({run})
+        return run.cancelled()
+
+    async def scenario() -> tuple[bool, bool]:
+        async with open_app(settings, db=Database(settings.database_url), notifiers={}) as app:
+            daemon = Daemon(app)
+            return await cancelled(daemon, stopping=False), await cancelled(daemon, True)
+
+    assert asyncio.run(scenario()) == (True, False)
