@@ -104,6 +104,10 @@ class TreeWatcher:
         self.pid, self.every = pid, every
         self.peaks: dict[int, tuple[str, int]] = {}  # pid -> (name, peak kB)
         self.cpu: dict[int, float] = {}  # pid -> CPU seconds, as last seen
+        # the tree's proportional set size summed at each sample: a page shared by n
+        # processes (libraries, copy-on-write, a mapped file) counts 1/n in each, so the sum
+        # is the memory the tree occupies, as a cgroup (systemd, docker) charges it
+        self.pss_peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -117,6 +121,7 @@ class TreeWatcher:
             "rss_main_mb": own / 1024,
             "rss_worker_mb": max(others, default=0) / 1024,
             "rss_all_mb": (own + sum(others)) / 1024,
+            "pss_all_mb": self.pss_peak / 1024,
             "processes": 1 + len(others),
             "cpu_all_s": sum(self.cpu.values()),
         }
@@ -129,6 +134,7 @@ class TreeWatcher:
     def _sample(self) -> None:
         table = _parents()
         tree = _tree(self.pid, table)
+        pss = 0
         for pid in tree:
             if pid in table:
                 self.cpu[pid] = max(self.cpu.get(pid, 0.0), table[pid][1])
@@ -141,6 +147,19 @@ class TreeWatcher:
             name = fields.get("Name", "").strip()
             if peak > self.peaks.get(pid, ("", 0))[1]:
                 self.peaks[pid] = (name, peak)
+            pss += _pss_kb(pid)
+        self.pss_peak = max(self.pss_peak, pss)
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
 
 
 # -- databases ------------------------------------------------------------------------------
@@ -201,10 +220,10 @@ def run_monitor(spec: dict[str, Any]) -> dict[str, Any]:
     from monitor import store
     from monitor.app import open_app
     from monitor.dispatch import Dispatcher
+    from monitor.engine.lemma import map_dictionaries
     from monitor.engine.rulebook import RuleBook
-    from monitor.ingest.workers import ReadPool
     from monitor.logs import configure_logging
-    from monitor.reading import examples_in
+    from monitor.reading import examples_in, start_readers
     from monitor.settings import HttpSettings, Settings
 
     configure_logging("text", "info")  # as the daemon does; stderr goes to a file
@@ -215,11 +234,14 @@ def run_monitor(spec: dict[str, Any]) -> dict[str, Any]:
         feeds=feeds,
         rules_dir=ROOT / "rules",
         seeds_dir=ROOT / "seeds",
+        cache_dir=Path(spec["cache"]),
         # every feed is on 127.0.0.1 here; in real life they are on many hosts
         http=HttpSettings(workers=workers, per_host=min(workers, 32)),
     )
     loading = time.perf_counter()
-    readers = ReadPool(settings.schedule.readers)  # as `monitor run`: the examples in them
+    # as `monitor run`: the examples in them
+    readers = start_readers(settings.schedule.readers, settings.cache_dir)
+    map_dictionaries(settings.cache_dir)
     rules = (
         RuleBook(
             settings.rules_dir,
@@ -525,6 +547,8 @@ class Run:
 def spawn(kind: str, spec: dict[str, Any], folder: Path) -> dict[str, Any]:
     """Run one approach in its own process; its result with its tree's peak RSS."""
     spec_path = folder / f"spec-{uuid.uuid4().hex[:6]}.json"
+    # each run writes its own dictionary files, as a daemon's first start does
+    spec = spec | {"cache": str(folder / f"cache-{spec_path.stem}")}
     spec_path.write_text(json.dumps(spec))
     log_path = folder / f"{kind}-{spec_path.stem}.log"
     command = [sys.executable, __file__, "--child", kind, "--spec", str(spec_path)]
@@ -761,10 +785,10 @@ def print_table(backend: str, runs: list[Run], total: int) -> None:
     print(f"\n### {backend}\n")
     print(
         "| approach | cold cycle | items/s | cold CPU | warm cycle | warm CPU | items stored |"
-        " matches | stories | alerts | peak RSS: main / largest worker / all |"
+        " matches | stories | alerts | peak RSS: main / largest worker / all | peak PSS, all |"
         " speed-up vs naive (cold / warm) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for run in runs:
         r = run.result
         up = (
@@ -778,7 +802,8 @@ def print_table(backend: str, runs: list[Run], total: int) -> None:
             f" {r['cold_cpu_s']:.1f} s | {r['warm_s']:.2f} s | {r['warm_cpu_s']:.2f} s |"
             f" {r['items']:,} (+{r['warm_new']} warm) |"
             f" {r['matches']:,} | {r.get('stories', '–')} | {r.get('deliveries', '–')} |"
-            f" {mb(r['rss_main_mb'])} / {workers} / {mb(r['rss_all_mb'])} | {up} |"
+            f" {mb(r['rss_main_mb'])} / {workers} / {mb(r['rss_all_mb'])} |"
+            f" {mb(r['pss_all_mb'])} | {up} |"
         )
     for run in runs:
         r = run.result

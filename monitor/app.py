@@ -13,6 +13,7 @@ from monitor.alerts.stories import StoryFiling
 from monitor.engine.rulebook import RuleBook
 from monitor.ingest.fetch import Fetcher, Transport
 from monitor.ingest.workers import ReadPool
+from monitor.reading import start_readers
 from monitor.settings import Settings
 from monitor.store import Database, Filing
 
@@ -61,7 +62,11 @@ async def open_app(
     """
     database = db or Database(settings.database_url)
     senders = build_notifiers(settings.targets) if notifiers is None else notifiers
-    own = ReadPool(settings.schedule.readers) if readers is None else nullcontext(readers)
+    own = (
+        start_readers(settings.schedule.readers, settings.cache_dir)
+        if readers is None
+        else nullcontext(readers)
+    )
     with own as pool:
         async with Fetcher(settings.http, transport) as fetcher:
             # a story last seen by a poll that began up to a poll's budget before it was

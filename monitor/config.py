@@ -96,6 +96,7 @@ def _anchored(settings: Settings, base: Path, from_env: Mapping[tuple[str, ...],
         update={
             "rules_dir": anchor(settings.rules_dir, "rules_dir"),
             "seeds_dir": anchor(settings.seeds_dir, "seeds_dir"),
+            "cache_dir": settings.cache_dir and anchor(settings.cache_dir, "cache_dir"),
             "alerts": alerts,
             "database_url": _anchored_sqlite(
                 settings.database_url, lambda p: anchor(p, "database_url")

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from monitor.alerts.storyprint import story_words
+from monitor.engine.lemma import map_dictionaries
 from monitor.engine.loader import load_ruleset
 from monitor.engine.match import match_items, verify_examples
 from monitor.engine.rulebook import Examples
@@ -29,6 +30,18 @@ log = logging.getLogger(__name__)
 # the examples of a large rule set on a loaded machine: seconds; a reader that takes this
 # long is stuck
 _EXAMPLES_TIMEOUT = 300.0
+
+
+def start_readers(processes: int, dictionaries: Path | None) -> ReadPool:
+    """The readers a daemon polls with. They are forked from a server that has loaded what
+    each of them uses (`monitor.readers`), and share it; their lemma dictionaries are files in
+    `dictionaries` (see `lemma.map_dictionaries`), which they share too."""
+    return ReadPool(
+        processes,
+        preload=("monitor.readers",),
+        initializer=map_dictionaries,
+        initargs=(dictionaries,),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,6 +219,8 @@ class Settings(_Strict):
     database_url: str = "sqlite:///data/monitor.db"
     rules_dir: Path = Path("rules")  # rule files, with actors/ and vocab/ inside
     seeds_dir: Path = Path("seeds")  # the seed digests rules cite
+    # lemma dictionaries as files the readers share (None: each process its own copy)
+    cache_dir: Path | None = Path("data/cache")
     log: LogSettings = LogSettings()
     http: HttpSettings = HttpSettings()
     schedule: ScheduleSettings = ScheduleSettings()

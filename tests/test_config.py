@@ -124,6 +124,7 @@ def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
     defaults |= {
         "rules_dir": tmp_path / "rules",
         "seeds_dir": tmp_path / "seeds",
+        "cache_dir": tmp_path / "data" / "cache",
         "database_url": f"sqlite:///{tmp_path / 'data/monitor.db'}",
     }
     assert settings.model_dump() == defaults
@@ -522,7 +523,8 @@ def test_relative_paths_are_read_from_the_config_files_folder(tmp_path: Path) ->
     path = _write(
         folder,
         "database_url: sqlite:///state/monitor.db?timeout=5\n"
-        "rules_dir: my-rules\nseeds_dir: ../seeds\nalerts: {templates_dir: templates}\n",
+        "rules_dir: my-rules\nseeds_dir: ../seeds\nalerts: {templates_dir: templates}\n"
+        "cache_dir: cache\n",
     )
 
     settings = load_settings(path, {})
@@ -530,6 +532,7 @@ def test_relative_paths_are_read_from_the_config_files_folder(tmp_path: Path) ->
     assert settings.database_url == f"sqlite:///{folder / 'state/monitor.db'}?timeout=5"
     assert settings.rules_dir == folder / "my-rules"
     assert settings.seeds_dir == folder / "../seeds"
+    assert settings.cache_dir == folder / "cache"
     assert settings.alerts.templates_dir == folder / "templates"
 
 
@@ -542,12 +545,22 @@ def test_relative_paths_from_the_environment_are_read_from_the_working_directory
     path = _write(folder, "rules_dir: from-file\n")
 
     settings = load_settings(
-        path, {"MONITOR_RULES_DIR": "from-env", "MONITOR_DATABASE_URL": "sqlite:///db/x.db"}
+        path,
+        {
+            "MONITOR_RULES_DIR": "from-env",
+            "MONITOR_DATABASE_URL": "sqlite:///db/x.db",
+            "MONITOR_CACHE_DIR": "cache-env",
+        },
     )
 
     assert settings.rules_dir == tmp_path / "from-env"
+    assert settings.cache_dir == tmp_path / "cache-env"
     assert settings.database_url == f"sqlite:///{tmp_path / 'db/x.db'}"
     assert settings.seeds_dir == folder / "seeds"  # the default, beside the config file
+
+
+def test_a_null_cache_dir_keeps_the_dictionaries_in_memory(tmp_path: Path) -> None:
+    assert load_settings(_write(tmp_path, "cache_dir: null\n"), {}).cache_dir is None
 
 
 @pytest.mark.parametrize(

@@ -311,6 +311,9 @@ def test_the_unit_runs_as_its_own_user_with_secrets_and_state_outside_the_checko
     assert unit["EnvironmentFile"] == ["/etc/monitor/monitor.env"]
     assert unit["StateDirectory"] == ["monitor"] and unit["ProtectSystem"] == ["strict"]
     assert "MONITOR_DATABASE_URL=sqlite:////var/lib/monitor/monitor.db" in unit["Environment"]
+    # the checkout is read-only to the service: the dictionary files go to its cache folder
+    assert unit["CacheDirectory"] == ["monitor"]
+    assert "MONITOR_CACHE_DIR=/var/cache/monitor" in unit["Environment"]
     assert unit["ExecStart"] == [
         "/opt/monitor/.venv/bin/monitor --config /opt/monitor/monitor.yaml run"
     ]

@@ -4,6 +4,8 @@ taken up (or rejected) never changes what is matched."""
 
 import asyncio
 import shutil
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -168,3 +170,32 @@ def test_an_edit_whose_examples_fail_leaves_the_reader_matching_with_the_live_ru
         assert book.current.version == live.version
         matches = readers.call(read, (), 60)[2]
     assert matches is not None and [m.rule for m in matches] == ["alp-bet-arms"]
+
+
+_IN_A_READER = """
+import sys
+from monitor.reading import start_readers
+
+with start_readers(1, None) as readers:
+    kept, languages = readers.call(eval, (sys.argv[1],), 120)
+print(kept, languages)
+"""
+_ASKED = (
+    "(__import__('monitor.engine.language', fromlist=['_kept'])._kept is not None,"
+    " __import__('monitor.engine.language', fromlist=['_kept'])"
+    "._classify('Der Minister traf sich gestern mit seinem Amtskollegen', ('de', 'fr', 'pl')))"
+)
+
+
+def test_readers_start_with_the_language_model_their_server_loaded() -> None:
+    # a process of its own: its first readers start the forkserver (in this one, whichever
+    # test came first may have started it without the preload)
+    result = subprocess.run(
+        [sys.executable, "-c", _IN_A_READER, _ASKED],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "('de',)"]

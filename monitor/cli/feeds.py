@@ -85,10 +85,10 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         from monitor.app import open_app
         from monitor.daemon import run_until_signalled
-        from monitor.ingest.workers import ReadPool
+        from monitor.reading import start_readers
 
         # the readers first: they check the rules' examples, and so are ready to match
-        with ReadPool(settings.schedule.readers) as readers:
+        with start_readers(settings.schedule.readers, settings.cache_dir) as readers:
             rules = open_rules(settings, readers)
             db = open_db(settings)
 
@@ -108,9 +108,9 @@ def _poll(settings: Settings, args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: no feed named {', '.join(unknown)} in {settings.source}", file=sys.stderr)
         return EXIT_INVALID
-    from monitor.ingest.workers import ReadPool
+    from monitor.reading import start_readers
 
-    with ReadPool(settings.schedule.readers) as readers:
+    with start_readers(settings.schedule.readers, settings.cache_dir) as readers:
         rules = open_rules(settings, readers)
         db = open_db(settings)
         reports = asyncio.run(_poll_once(settings, db, names, rules, readers))

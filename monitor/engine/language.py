@@ -11,6 +11,7 @@ not trusted, and the text is classified instead.
 import copy
 import re
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -183,16 +184,37 @@ class _Identifier(LanguageIdentifier):  # type: ignore[misc]
 _PIECES = re.compile(rb"[^ ]* ?")  # pieces of a text; joined, they are the text
 _WORDS_KEPT = 50_000  # remembered (state, word) walks before starting afresh
 _identifiers: dict[tuple[str, ...], _Identifier] = {}
+_kept: _Identifier | None = None  # the whole model, in a process that keeps it (`keep_model`)
+
+
+def keep_model() -> None:
+    """Load the whole model now and keep it, in a process that others are forked from (the
+    readers' forkserver): the forks then share its pages, which nothing writes to, instead
+    of each reading and holding a copy of its own."""
+    global _kept
+    with _lock:
+        if _kept is None:
+            _kept = _load()
+
+
+def _load() -> _Identifier:
+    model: _Identifier = _Identifier.from_model_file(MODEL_FILE, norm_probs=True)
+    # arrays, not lists of ints: walking a list writes to each int's reference count, and
+    # writing is what makes a forked process copy a page it shared
+    model._rowbase = array("I", model._rowbase)
+    model.tk_output = array("i", model.tk_output)
+    return model
 
 
 def _identifier(candidates: tuple[str, ...], family: tuple[tuple[str, ...], ...]) -> _Identifier:
     """A classifier restricted to `candidates`, built (with the rest of `family`) from one
     load of the model. Each keeps only its own columns of the model and all share its byte
     automaton, so the full tables (70 MB) are dropped; they are read again only for a set of
-    candidates not seen before (a reload that adds a language)."""
+    candidates not seen before (a reload that adds a language). A kept model is used as it
+    is, never read again."""
     with _lock:
         if candidates not in _identifiers:
-            model = _Identifier.from_model_file(MODEL_FILE, norm_probs=True)
+            model = _kept if _kept is not None else _load()
             known = set(model.nb_classes)
             shared = next(iter(_identifiers.values()), model)  # one automaton per process
             for wanted in {candidates, *family} - set(_identifiers):
@@ -208,8 +230,9 @@ def _identifier(candidates: tuple[str, ...], family: tuple[tuple[str, ...], ...]
                 identifier.tk_row, identifier._rowbase = shared.tk_row, shared._rowbase
                 identifier._words = {}
                 _identifiers[wanted] = identifier
-            del model
-            release_memory()  # the full tables just dropped
+            if model is not _kept:
+                del model
+                release_memory()  # the full tables just dropped
         return _identifiers[candidates]
 
 

@@ -11,6 +11,8 @@ file's own `lemmas:` table (form → lemma) is consulted first: it fills the lib
 and lets a language without a simplemma dictionary inflect from data alone.
 """
 
+import logging
+import mmap
 import re
 import threading
 from bisect import bisect_right
@@ -18,6 +20,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
+from pathlib import Path
+from typing import cast
 
 from simplemma import Lemmatizer
 from simplemma.strategies import DefaultStrategy
@@ -30,13 +34,16 @@ from simplemma.strategies.dictionaries.dictionary_factory import (
 )
 from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamMap
 
-from monitor.engine import frontcode
+from monitor.engine import frontcode, lemmafiles
+
+log = logging.getLogger(__name__)
 
 # A word: letters and digits (hyphens, apostrophes and everything else separate words).
 _WORD = re.compile(r"[^\W_]+")
 _SPLIT = re.compile(r"([^\W_]+)")  # the same words, with the gaps around them
 _CACHE_LIMIT = 500_000  # remembered forms per language before the cache starts afresh
 _lock = threading.Lock()
+_folder: Path | None = None  # where this process's dictionaries are kept as files, if anywhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,14 @@ def tokens(text: str) -> list[Token]:
     return [Token(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
 
 
+def map_dictionaries(folder: Path | None) -> None:
+    """Keep the dictionaries this process opens from now on as files in `folder`, mapped
+    into memory and shared with every process that maps them (`lemmafiles`); None: each
+    one in this process's own memory."""
+    global _folder
+    _folder = folder
+
+
 def supported(language: str) -> bool:
     """Whether simplemma has a dictionary for `language`."""
     return language in SUPPORTED_LANGUAGES
@@ -62,9 +77,23 @@ class _Dictionary(DecodedStrMapping):
 
     __slots__ = ("_count", "_data", "_first", "_reverse", "_seeds")
 
-    def __init__(self, data: bytes, reverse: bool, count: int, first: int, seeds: frontcode.Seeds):
-        self._data, self._reverse, self._count, self._first = data, reverse, count, first
+    def __init__(
+        self,
+        data: bytes | mmap.mmap,
+        reverse: bool,
+        count: int,
+        first: int,
+        seeds: frontcode.Seeds | lemmafiles.MappedSeeds,
+    ):
+        # a mapped stream reads as bytes does (its slices are bytes), which is all the
+        # library's record reader asks of it
+        self._data = cast(bytes, data)
+        self._reverse, self._count, self._first = reverse, count, first
         self._seeds = seeds
+
+    @classmethod
+    def of(cls, mapped: lemmafiles.Mapped) -> "_Dictionary":
+        return cls(mapped.data, mapped.reverse, mapped.count, mapped.first, mapped.seeds)
 
     def _lookup(self, key: str) -> str | None:
         target = key.encode()
@@ -98,13 +127,31 @@ class _Dictionaries(CachingDictionaryFactory):
     __slots__ = ()
 
     def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
+        folder = _folder
+        mapped = None if folder is None else lemmafiles.open_mapped(folder, lang)
+        if mapped is not None:
+            return _Dictionary.of(mapped)
         data = _read_decompressed(lang)
         reverse, count, first = stream._read_header(data)
         seeds = frontcode.index(data, first, count)
         frontcode.release_memory()
         if seeds is None:
             return StreamMap(lang)
-        return _Dictionary(data, reverse, count, first, seeds)
+        if folder is not None:
+            try:
+                lemmafiles.write(folder, lang, data, reverse, count, first, seeds)
+            except OSError as exc:
+                log.warning(
+                    "lemma dictionary kept in memory: cannot write its file",
+                    extra={"language": lang, "folder": str(folder), "error": str(exc)},
+                )
+            else:
+                mapped = lemmafiles.open_mapped(folder, lang)
+        if mapped is None:
+            return _Dictionary(data, reverse, count, first, seeds)
+        del data, seeds
+        frontcode.release_memory()
+        return _Dictionary.of(mapped)
 
 
 @cache

@@ -30,11 +30,27 @@ T = TypeVar("T")
 class ReadPool:
     """A pool of reader processes. `close()` it when done (or use it as a context manager)."""
 
-    def __init__(self, processes: int = 0) -> None:
+    def __init__(
+        self,
+        processes: int = 0,
+        *,
+        preload: tuple[str, ...] = (),
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        """`preload`: modules the forkserver imports before it forks a worker (only when
+        this process starts its forkserver); `initializer(*initargs)` runs in each worker
+        as it starts."""
         self.processes = processes or os.cpu_count() or 1
         self.closed = False
+        context = multiprocessing.get_context("forkserver")
+        if preload:
+            context.set_forkserver_preload(list(preload))
         self._pool = ProcessPool(
-            max_workers=self.processes, context=multiprocessing.get_context("forkserver")
+            max_workers=self.processes,
+            context=context,
+            initializer=initializer,
+            initargs=initargs,
         )
 
     def __enter__(self) -> "ReadPool":
