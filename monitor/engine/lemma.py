@@ -6,7 +6,9 @@ block at a time; about 20 MB per language instead of 130), the first time a lang
 needed; the block index that mode builds record by record (seconds per language) is built
 by `frontcode` in array passes, the same index, so every lookup answers what simplemma's own
 reader answers (should the format ever differ from what `frontcode` expects, simplemma's
-reader is used). Each word form is looked up once per process and remembered. A language
+reader is used). Given a folder (`map_dictionaries`), the stream and its index are written
+there once and mapped from the file by every process (`lemmafiles`), instead of each holding
+a copy. Each word form is looked up once per process and remembered. A language
 file's own `lemmas:` table (form → lemma) is consulted first: it fills the library's gaps
 and lets a language without a simplemma dictionary inflect from data alone.
 """
