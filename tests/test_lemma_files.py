@@ -2,11 +2,13 @@
 kept in memory when they cannot be written, and mapped by the daemon's readers."""
 
 import logging
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
 
@@ -103,6 +105,24 @@ def test_a_folder_that_cannot_be_written_keeps_the_dictionary_in_memory(
     _same_answers(kept, reference)
     [record] = [r for r in caplog.records if "cannot write" in r.getMessage()]
     assert (record.language, record.folder) == (LANGUAGE, str(folder))  # type: ignore[attr-defined]
+
+
+def _open_and_look_up(folder: Path, keys: list[str]) -> list[str | None]:
+    opened = _opened(folder)
+    return [opened._lookup(k) for k in keys]
+
+
+def test_processes_that_open_a_language_at_once_each_get_a_whole_file(
+    tmp_path: Path, reference: lemma._Dictionary
+) -> None:
+    keys = list(reference)[::301]
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(4, mp_context=context) as pool:
+        answers = list(pool.map(_open_and_look_up, [tmp_path] * 8, [keys] * 8))
+
+    assert answers == [[reference._lookup(k) for k in keys]] * 8
+    assert [p.name for p in tmp_path.iterdir()] == [lemmafiles.path_of(tmp_path, LANGUAGE).name]
+    _same_answers(_opened(tmp_path), reference)
 
 
 def _readers_of(daemon: int) -> list[int]:

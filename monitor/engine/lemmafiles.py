@@ -4,10 +4,11 @@ of its own in each.
 A dictionary opened in memory costs a process its whole decompressed stream and block index
 (20–40 MB for Polish), and every reader holds one of each language it has met. Written once
 to a file (per simplemma version) and mapped read-only, it is one copy in the page cache,
-shared by all the processes that open it, and each holds only the pages its lookups touched
-(a lookup reads one block of 32 records); opening it again takes no decompression and no
-indexing. The stream is mapped as it is, so simplemma's record reader reads it unchanged; the
-index follows it, after a header that names the format and the simplemma version.
+shared by all the processes that open it (each counts the pages its lookups touched; a
+lookup reads one block of 32 records), and opening it again takes no decompression and no
+indexing. A header naming the format, the simplemma version and the sizes fills the first
+page; the stream follows as it is, so simplemma's record reader reads it unchanged; the
+index comes last.
 
 The only module that writes or maps these files. A file that is not exactly what it should be
 (another version or format, cut short) is written again.
