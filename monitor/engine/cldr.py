@@ -8,6 +8,7 @@ language starts with correct country names without anyone copying them by hand.
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
+from babel.localedata import clear_caches
 
 
 @cache
@@ -19,3 +20,9 @@ def territory_name(territory: str, language: str) -> str | None:
         return None
     name = locale.territories.get(territory)
     return str(name) if name else None
+
+
+def release_locale_data() -> None:
+    """Drop the locale data Babel keeps once loaded (about 1 MB per language), when the
+    names asked for are known; asking again loads it again."""
+    clear_caches()

@@ -129,6 +129,7 @@ def write(
     pages = (header, b"\0" * (_PAGE - len(header)), data, b"\0" * (-len(data) % _PAGE))
     with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{language}-", delete=False) as file:
         try:
+            os.fchmod(file.fileno(), 0o644)  # what the library ships: anyone may read it
             file.writelines((*pages, *index))
             file.flush()
             os.fsync(file.fileno())  # a file renamed in place is whole, even after a crash
