@@ -43,7 +43,10 @@ log = logging.getLogger(__name__)
 # A word: letters and digits (hyphens, apostrophes and everything else separate words).
 _WORD = re.compile(r"[^\W_]+")
 _SPLIT = re.compile(r"([^\W_]+)")  # the same words, with the gaps around them
-_CACHE_LIMIT = 500_000  # remembered forms per language before the cache starts afresh
+# remembered forms per language before the cache starts afresh: ~290 B each with its lemma,
+# so at most ~30 MB per language and process (500,000 was up to 145 MB, which months of a
+# language's names, figures and misspellings can fill)
+_CACHE_LIMIT = 100_000
 _lock = threading.Lock()
 _folder: Path | None = None  # where this process's dictionaries are kept as files, if anywhere
 
