@@ -91,6 +91,21 @@ def test_a_damaged_file_is_written_again(
     _same_answers(again, reference)
 
 
+def test_a_killed_writers_temporary_file_is_removed_and_a_live_ones_is_not(
+    tmp_path: Path,
+) -> None:
+    killed, live = tmp_path / f".{LANGUAGE}-killed", tmp_path / f".{LANGUAGE}-live"
+    for path in (killed, live):
+        path.write_bytes(b"half a file")
+    os.utime(killed, (time.time() - 7200, time.time() - 7200))
+
+    _opened(tmp_path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [live.name, lemmafiles.path_of(tmp_path, LANGUAGE).name]
+    )
+
+
 def test_a_folder_that_cannot_be_written_keeps_the_dictionary_in_memory(
     tmp_path: Path, reference: lemma._Dictionary, caplog: pytest.LogCaptureFixture
 ) -> None:

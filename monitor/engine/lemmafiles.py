@@ -18,6 +18,7 @@ import mmap
 import os
 import struct
 import tempfile
+import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,12 +27,14 @@ from pathlib import Path
 
 from monitor.engine.frontcode import Seeds
 
-_MAGIC = b"monitor-lemmas-1"
+_FORMAT = 1  # in the file's name too: another format is another file, not one to fight over
+_MAGIC = f"monitor-lemmas-{_FORMAT}".encode()
 # the first page: the magic, simplemma's version, then reverse, count, first, the stream's
 # length, the blocks, key width, value width and the index's size; the stream starts on the
 # next page and the index on the page after the stream, since a mapping starts on a page
 _HEADER = struct.Struct("<16s32s8q")
 _PAGE = mmap.ALLOCATIONGRANULARITY
+_STALE = 3600.0  # seconds after which a temporary file is a killed writer's
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,7 @@ class MappedSeeds:
 
 
 def path_of(folder: Path, language: str) -> Path:
-    return folder / f"{language}-{version('simplemma')}.lemmas"
+    return folder / f"{language}-{version('simplemma')}-{_FORMAT}.lemmas"
 
 
 def open_mapped(folder: Path, language: str) -> Mapped | None:
@@ -110,6 +113,7 @@ def write(
         OSError: the folder cannot be made or written to.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale(folder, language)
     blocks = len(seeds.firsts)
     layout = _Layout(blocks, seeds.key_width, seeds.value_width)
     offsets = array("q", [layout.firsts_at])
@@ -137,6 +141,16 @@ def write(
             os.unlink(file.name)
             raise
     os.replace(file.name, path_of(folder, language))
+
+
+def _remove_stale(folder: Path, language: str) -> None:
+    """Temporary files a killed writer left (one still being written is younger)."""
+    for stale in folder.glob(f".{language}-*"):
+        try:
+            if time.time() - stale.stat().st_mtime > _STALE:
+                stale.unlink()
+        except OSError:  # gone already, or not ours to remove: harmless either way
+            continue
 
 
 @dataclass(frozen=True, slots=True)
