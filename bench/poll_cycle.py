@@ -242,16 +242,20 @@ def run_monitor(spec: dict[str, Any]) -> dict[str, Any]:
     # as `monitor run`: the examples in them
     readers = start_readers(settings.schedule.readers, settings.cache_dir)
     map_dictionaries(settings.cache_dir)
-    rules = (
-        RuleBook(
-            settings.rules_dir,
-            settings.seeds_dir,
-            lambda: datetime.now(UTC).date(),
-            examples=examples_in(readers, settings.rules_dir, settings.seeds_dir),
+    try:
+        rules = (
+            RuleBook(
+                settings.rules_dir,
+                settings.seeds_dir,
+                lambda: datetime.now(UTC).date(),
+                examples=examples_in(readers, settings.rules_dir, settings.seeds_dir),
+            )
+            if spec["rules"] == "rules"
+            else None
         )
-        if spec["rules"] == "rules"
-        else None
-    )
+    except BaseException:
+        readers.close()  # its processes would otherwise outlive the error until exit
+        raise
     loading = time.perf_counter() - loading
     db = store.Database(settings.database_url)
     db.upgrade()
