@@ -220,11 +220,11 @@ def run_monitor(spec: dict[str, Any]) -> dict[str, Any]:
     from monitor import store
     from monitor.app import open_app
     from monitor.dispatch import Dispatcher
-    from monitor.engine.lemma import map_dictionaries
+    from monitor.engine.lemma import use_dictionary_files
     from monitor.engine.rulebook import RuleBook
     from monitor.logs import configure_logging
     from monitor.reading import examples_in, start_readers
-    from monitor.settings import HttpSettings, Settings
+    from monitor.settings import HttpSettings, ScheduleSettings, Settings
 
     configure_logging("text", "info")  # as the daemon does; stderr goes to a file
     feeds = feed_configs(spec)
@@ -237,11 +237,12 @@ def run_monitor(spec: dict[str, Any]) -> dict[str, Any]:
         cache_dir=Path(spec["cache"]),
         # every feed is on 127.0.0.1 here; in real life they are on many hosts
         http=HttpSettings(workers=workers, per_host=min(workers, 32)),
+        schedule=ScheduleSettings(readers=spec["readers"]),
     )
     loading = time.perf_counter()
     # as `monitor run`: the examples in them
     readers = start_readers(settings.schedule.readers, settings.cache_dir)
-    map_dictionaries(settings.cache_dir)
+    use_dictionary_files(settings.cache_dir)
     try:
         rules = (
             RuleBook(
@@ -889,6 +890,9 @@ def main() -> None:
     parser.add_argument("--prefill", type=int, default=0, metavar="N")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each approach")
     parser.add_argument("--workers", type=int, default=0, help="poll workers (default: config's)")
+    parser.add_argument(
+        "--readers", type=int, default=0, help="reader processes (default: config's, one per CPU)"
+    )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     parser.add_argument(
         "--tick",
@@ -927,6 +931,7 @@ def main() -> None:
             "urls": urls,
             "rules": args.rules,
             "workers": args.workers,
+            "readers": args.readers,
             "prefill": 0,
             "tick": args.tick,
             "profile": str(Path(args.profile).resolve()) if args.profile else None,

@@ -15,13 +15,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from monitor.alerts.storyprint import story_words
-from monitor.engine.lemma import map_dictionaries
+from monitor.engine.lemma import use_dictionary_files
 from monitor.engine.loader import load_ruleset
 from monitor.engine.match import match_items, verify_examples
 from monitor.engine.rulebook import Examples
 from monitor.engine.ruleset import RuleSet
 from monitor.errors import ParseError, PollTimeout, Problem, RuleError
-from monitor.ingest.document import read_document
 from monitor.ingest.workers import ReadPool
 from monitor.model import Item, Match, ParsedFeed
 
@@ -35,11 +34,11 @@ _EXAMPLES_TIMEOUT = 300.0
 def start_readers(processes: int, dictionaries: Path | None) -> ReadPool:
     """The readers a daemon polls with. They are forked from a server that has loaded what
     each of them uses (`monitor.readers`), and share it; their lemma dictionaries are files in
-    `dictionaries` (see `lemma.map_dictionaries`), which they share too."""
+    `dictionaries` (see `lemma.use_dictionary_files`), which they share too."""
     return ReadPool(
         processes,
         preload=("monitor.readers",),
-        initializer=map_dictionaries,
+        initializer=use_dictionary_files,
         initargs=(dictionaries,),
     )
 
@@ -75,6 +74,10 @@ def read_and_match(
     Raises:
         ParseError: the body is not a usable feed.
     """
+    # imported here: the daemon's process, which only hands documents over, never loads the
+    # parsers (the readers have them from their forkserver, `monitor.readers`)
+    from monitor.ingest.document import read_document
+
     parsed, items = read_document(body, headers, url=url, language=language, fetched_at=fetched_at)
     parsed = replace(parsed, entries=())
     if rules is None:

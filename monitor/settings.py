@@ -39,7 +39,8 @@ class ScheduleSettings(_Strict):
     tick: Duration = timedelta(seconds=5)  # how often the daemon looks for due feeds
     lease: Duration = timedelta(minutes=5)  # a claimed feed is free again after this
     max_backoff: Duration = timedelta(hours=6)  # failing feeds are retried at least this often
-    readers: int = Field(default=0, ge=0, le=64)  # processes that parse feeds (0: one per CPU)
+    # processes that parse feeds (0: one per CPU but one, the daemon's own)
+    readers: int = Field(default=0, ge=0, le=64)
 
 
 class DigestConfig(_Strict):

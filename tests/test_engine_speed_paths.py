@@ -18,7 +18,7 @@ from simplemma.strategies.dictionaries import frontcode as stream
 from simplemma.strategies.dictionaries.dictionary_factory import _read_decompressed
 from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamMap
 
-from monitor.engine import frontcode, language, lemma, lexicon
+from monitor.engine import frontcode, langmodel, language, lemma, lexicon
 
 # Turkish i's, sharp s, ligatures, final sigma, combining dots and letters that fold to several
 TRICKY = "İıIißẞŉǰΐΰﬀﬁﬆΣσςЁёӀ\u0307\u0130KELVIN\u212a Å\u212b'’ʼ-"
@@ -127,7 +127,7 @@ NEWS = [
 
 @pytest.mark.parametrize("text", NEWS)
 def test_the_classifier_walk_counts_what_the_library_counts(text: str) -> None:
-    identifier = language._identifier(("de", "en", "es", "fr", "pl", "tr"), ())
+    identifier = langmodel._identifier(("de", "en", "es", "fr", "pl", "tr"), ())
     encoded = identifier._encode(text)
     expected = visit_counts(
         identifier.tk_nextmove, identifier._rowbase, identifier.tk_output, encoded
@@ -145,7 +145,7 @@ def test_the_classifier_ranks_as_the_library_ranks(pieces: list[str]) -> None:
     text = " ".join(pieces)
     candidates = ("de", "en", "es", "fr", "pl", "tr")
 
-    assert language._identifier(candidates, ()).rank(text) == _library(candidates).rank(text)
+    assert langmodel._identifier(candidates, ()).rank(text) == _library(candidates).rank(text)
 
 
 _LIBRARY: dict[tuple[str, ...], Any] = {}

@@ -43,7 +43,7 @@ def test_the_daemons_process_never_opens_the_dictionaries() -> None:
         f"""
         from datetime import date
         from pathlib import Path
-        from monitor.engine import language, lemma
+        from monitor.engine import langmodel, lemma
         from monitor.engine.rulebook import RuleBook
         from monitor.ingest.workers import ReadPool
         from monitor.reading import examples_in
@@ -52,7 +52,7 @@ def test_the_daemons_process_never_opens_the_dictionaries() -> None:
             apart = examples_in(readers, rules, seeds)
             book = RuleBook(rules, seeds, lambda: date(2026, 12, 1), examples=apart)
         print(len(book.current.rules), lemma._lemmatizer.cache_info().currsize,
-              len(language._identifiers))
+              len(langmodel._identifiers))
         """
     )
     out = subprocess.run(

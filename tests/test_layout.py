@@ -44,7 +44,8 @@ HOMES: dict[str, tuple[str, ...]] = {
     "re2": ("engine/condition.py",),
     "simplemma": ("engine/lemma.py",),
     "numpy": ("engine/frontcode.py",),
-    "py3langid": ("engine/language.py",),
+    "py3langid": ("engine/langmodel.py",),
+    "ctypes": ("engine/heap.py",),
     "babel": ("engine/cldr.py",),
     "apprise": ("alerts/notify.py",),
     # alert messages, and the dashboard's pages (its own templates, always autoescaped)

@@ -1,5 +1,6 @@
 """Lemma dictionaries as shared files: the same answers as in memory, rewritten when damaged,
-kept in memory when they cannot be written, and mapped by the daemon's readers."""
+kept in memory when they cannot be written, and read by the daemon's readers without
+holding them in their own memory."""
 
 import logging
 import multiprocessing
@@ -30,16 +31,16 @@ def _in_memory(language: str) -> lemma._Dictionary:
     reverse, count, first = stream._read_header(data)
     seeds = frontcode.index(data, first, count)
     assert seeds is not None
-    return lemma._Dictionary(data, reverse, count, first, seeds)
+    return lemma._Dictionary(lemma._InMemory(data, first, seeds), reverse, count)
 
 
 def _opened(folder: Path | None, language: str = LANGUAGE) -> lemma._Dictionary:
     """A dictionary opened as the lemmatizer opens one, with files in `folder`."""
-    lemma.map_dictionaries(folder)
+    lemma.use_dictionary_files(folder)
     try:
         opened = lemma._Dictionaries()._get_dictionary_uncached(language)
     finally:
-        lemma.map_dictionaries(None)
+        lemma.use_dictionary_files(None)
     assert isinstance(opened, lemma._Dictionary)
     return opened
 
@@ -58,16 +59,14 @@ def _same_answers(ours: lemma._Dictionary, theirs: lemma._Dictionary) -> None:
     assert [ours._lookup(k) for k in misses] == [theirs._lookup(k) for k in misses]
 
 
-def test_a_mapped_dictionary_answers_every_lookup_as_the_one_in_memory(
+def test_a_dictionary_read_from_its_file_answers_every_lookup_as_the_one_in_memory(
     tmp_path: Path, reference: lemma._Dictionary
 ) -> None:
-    mapped = _opened(tmp_path)
+    from_file = _opened(tmp_path)
 
-    assert type(mapped._data).__name__ == "mmap"  # the file, not a copy
-    _same_answers(mapped, reference)
-    assert list(mapped._seeds.firsts) == list(reference._seeds.firsts)
-    blocks = range(len(reference._seeds.firsts))
-    assert [mapped._seeds.seed(b) for b in blocks] == [reference._seeds.seed(b) for b in blocks]
+    assert isinstance(from_file._blocks, lemmafiles.DictionaryFile)  # the file, not a copy
+    _same_answers(from_file, reference)
+    assert list(from_file) == list(reference)  # every key, in order, block after block
 
 
 @pytest.mark.parametrize("damage", ["truncated", "other version", "garbage"])
@@ -83,7 +82,7 @@ def test_a_damaged_file_is_written_again(
         path.write_bytes(whole.replace(version("simplemma").encode(), b"0.0.0", 1))
     else:
         path.write_bytes(os.urandom(len(whole)))
-    assert lemmafiles.open_mapped(tmp_path, LANGUAGE) is None
+    assert lemmafiles.open_file(tmp_path, LANGUAGE) is None
 
     again = _opened(tmp_path)
 
@@ -116,7 +115,7 @@ def test_a_folder_that_cannot_be_written_keeps_the_dictionary_in_memory(
     with caplog.at_level(logging.WARNING, logger="monitor.engine.lemma"):
         kept = _opened(folder)
 
-    assert isinstance(kept._data, bytes)
+    assert isinstance(kept._blocks, lemma._InMemory)
     _same_answers(kept, reference)
     [record] = [r for r in caplog.records if "cannot write" in r.getMessage()]
     assert (record.language, record.folder) == (LANGUAGE, str(folder))  # type: ignore[attr-defined]
@@ -158,11 +157,16 @@ def _readers_of(daemon: int) -> list[int]:
     return found
 
 
-def _mapping(pid: int, path: Path) -> bool:
+def _reading(pid: int, path: Path) -> bool:
+    """Whether the process has the file open (and not mapped: its pages stay out of the
+    process's own memory)."""
     try:
-        return str(path) in Path(f"/proc/{pid}/maps").read_text()
+        opened = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+        mapped = str(path) in Path(f"/proc/{pid}/maps").read_text()
     except OSError:
         return False
+    assert not mapped
+    return str(path) in opened
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
@@ -200,10 +204,10 @@ def test_the_daemons_readers_match_with_the_shared_files_and_a_restart_reuses_th
                 while not (
                     db.is_current()
                     and store.recent_matches(db, 10)
-                    and any(_mapping(p, polish) for p in _readers_of(daemon.pid))
+                    and any(_reading(p, polish) for p in _readers_of(daemon.pid))
                 ):
                     assert daemon.poll() is None, daemon.communicate()[0]
-                    assert time.monotonic() < deadline, "no match, or no reader maps the file"
+                    assert time.monotonic() < deadline, "no match, or no reader reads the file"
                     time.sleep(0.2)
                 inodes.append(polish.stat().st_ino)
             finally:
@@ -216,5 +220,5 @@ def test_the_daemons_readers_match_with_the_shared_files_and_a_restart_reuses_th
         db.dispose()
 
     assert [m.rule for m in matches] == ["ru-dprk-arms"]  # the second run stored no repeat
-    assert inodes[0] == inodes[1]  # the restart mapped the file the first run wrote
+    assert inodes[0] == inodes[1]  # the restart read the file the first run wrote
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temporary left

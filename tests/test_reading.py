@@ -181,9 +181,9 @@ with start_readers(1, None) as readers:
 print(kept, languages)
 """
 _ASKED = (
-    "(__import__('monitor.engine.language', fromlist=['_kept'])._kept is not None,"
-    " __import__('monitor.engine.language', fromlist=['_kept'])"
-    "._classify('Der Minister traf sich gestern mit seinem Amtskollegen', ('de', 'fr', 'pl')))"
+    "(__import__('monitor.engine.langmodel', fromlist=['_kept'])._kept is not None,"
+    " __import__('monitor.engine.langmodel', fromlist=['_kept'])"
+    ".classify('Der Minister traf sich gestern mit seinem Amtskollegen', ('de', 'fr', 'pl')))"
 )
 
 

@@ -48,12 +48,12 @@ def open_rules(settings: Settings, readers: "ReadPool | None" = None) -> "RuleBo
         return None
     # The engine (~0.3 s to import) loads here, never for the listing commands.
     from monitor.alerts.route import unknown_targets
-    from monitor.engine.lemma import map_dictionaries
+    from monitor.engine.lemma import use_dictionary_files
     from monitor.engine.match import verify_examples
     from monitor.engine.rulebook import RuleBook
     from monitor.reading import examples_in
 
-    map_dictionaries(settings.cache_dir)  # should this process match, as its readers do
+    use_dictionary_files(settings.cache_dir)  # should this process match, as its readers do
     try:
         return RuleBook(
             settings.rules_dir,

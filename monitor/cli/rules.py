@@ -67,10 +67,10 @@ def add_commands(commands: Any) -> None:
 
 
 def _load(settings: Settings, rules_dir: Path | None = None) -> "RuleSet":
-    from monitor.engine.lemma import map_dictionaries
+    from monitor.engine.lemma import use_dictionary_files
     from monitor.engine.loader import load_ruleset
 
-    map_dictionaries(settings.cache_dir)
+    use_dictionary_files(settings.cache_dir)
     folder = rules_dir or settings.rules_dir
     if not folder.is_dir():
         print(f"error: no rules folder at {folder}", file=sys.stderr)

@@ -28,7 +28,6 @@ Anything unexpected (another format, a long length, a value trimmed past its key
 None, and the caller uses the library's own reader.
 """
 
-import ctypes
 from array import array
 from dataclasses import dataclass
 
@@ -77,17 +76,6 @@ def index(data: bytes, first: int, count: int) -> Seeds | None:
     a = np.frombuffer(data, dtype=np.uint8)
     starts = _record_starts(a, first, count)
     return None if starts is None else _seeds(a, starts)
-
-
-def release_memory() -> None:
-    """Hand freed heap memory back to the system. glibc keeps what a process frees for later
-    (tens of MB after the array passes above, or loading the language model), and a daemon
-    that opens six dictionaries at start would otherwise carry that for its whole life."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to do
-        return
-    trim(0)
 
 
 def _record_starts(a: _Bytes, first: int, count: int) -> _Ints | None:

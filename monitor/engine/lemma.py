@@ -6,15 +6,14 @@ block at a time; about 20 MB per language instead of 130), the first time a lang
 needed; the block index that mode builds record by record (seconds per language) is built
 by `frontcode` in array passes, the same index, so every lookup answers what simplemma's own
 reader answers (should the format ever differ from what `frontcode` expects, simplemma's
-reader is used). Given a folder (`map_dictionaries`), the stream and its index are written
-there once and mapped from the file by every process (`lemmafiles`), instead of each holding
-a copy. Each word form is looked up once per process and remembered. A language
+reader is used). Given a folder (`use_dictionary_files`), the stream and its index are written
+there once and read from the file a block at a time by every process (`lemmafiles`), instead
+of each holding a copy. Each word form is looked up once per process and remembered. A language
 file's own `lemmas:` table (form → lemma) is consulted first: it fills the library's gaps
 and lets a language without a simplemma dictionary inflect from data alone.
 """
 
 import logging
-import mmap
 import re
 import threading
 from bisect import bisect_right
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
 from pathlib import Path
-from typing import cast
 
 from simplemma import Lemmatizer
 from simplemma.strategies import DefaultStrategy
@@ -36,7 +34,8 @@ from simplemma.strategies.dictionaries.dictionary_factory import (
 )
 from simplemma.strategies.dictionaries.stream_dictionary_factory import StreamMap
 
-from monitor.engine import frontcode, lemmafiles
+from monitor.engine import lemmafiles
+from monitor.engine.heap import release_memory
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +62,10 @@ def tokens(text: str) -> list[Token]:
     return [Token(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
 
 
-def map_dictionaries(folder: Path | None) -> None:
-    """Keep the dictionaries this process opens from now on as files in `folder`, mapped
-    into memory and shared with every process that maps them (`lemmafiles`); None: each
-    one in this process's own memory."""
+def use_dictionary_files(folder: Path | None) -> None:
+    """Keep the dictionaries this process opens from now on as files in `folder`, read a
+    block at a time through the page cache that every process shares (`lemmafiles`); None:
+    each one in this process's own memory."""
     global _folder
     _folder = folder
 
@@ -76,41 +75,46 @@ def supported(language: str) -> bool:
     return language in SUPPORTED_LANGUAGES
 
 
-class _Dictionary(DecodedStrMapping):
-    """One language's dictionary: simplemma's stream, looked up exactly as its `StreamMap`
-    does, from the seeds `frontcode` built."""
+class _InMemory:
+    """A dictionary's stream and `frontcode`'s block index over it, in this process."""
 
-    __slots__ = ("_count", "_data", "_first", "_reverse", "_seeds")
+    __slots__ = ("_data", "_first", "_seeds")
+
+    def __init__(self, data: bytes, first: int, seeds: lemmafiles.Seeds) -> None:
+        self._data, self._first, self._seeds = data, first, seeds
+
+    def block(self, key: bytes) -> lemmafiles.Block | None:
+        block = bisect_right(self._seeds.firsts, key) - 1
+        return None if block < 0 else (self._data, *self._seeds.seed(block))
+
+    def blocks(self) -> Iterator[lemmafiles.Block]:
+        yield self._data, self._first, b"", b""  # one run of every record
+
+
+class _Dictionary(DecodedStrMapping):
+    """One language's dictionary: simplemma's records, looked up exactly as its `StreamMap`
+    does, from the block that holds a key (in this process, or read from its file)."""
+
+    __slots__ = ("_blocks", "_count", "_reverse")
 
     def __init__(
-        self,
-        data: bytes | mmap.mmap,
-        reverse: bool,
-        count: int,
-        first: int,
-        seeds: frontcode.Seeds | lemmafiles.MappedSeeds,
-    ):
-        # a mapped stream reads as bytes does (its slices are bytes), which is all the
-        # library's record reader asks of it
-        self._data = cast(bytes, data)
-        self._reverse, self._count, self._first = reverse, count, first
-        self._seeds = seeds
+        self, blocks: _InMemory | lemmafiles.DictionaryFile, reverse: bool, count: int
+    ) -> None:
+        self._blocks, self._reverse, self._count = blocks, reverse, count
 
     @classmethod
-    def of(cls, mapped: lemmafiles.Mapped) -> "_Dictionary":
-        return cls(mapped.data, mapped.reverse, mapped.count, mapped.first, mapped.seeds)
+    def of(cls, file: lemmafiles.DictionaryFile) -> "_Dictionary":
+        return cls(file, file.reverse, file.count)
 
     def _lookup(self, key: str) -> str | None:
         target = key.encode()
         if self._reverse:
             target = target[::-1]
-        block = bisect_right(self._seeds.firsts, target) - 1
-        if block < 0:
+        block = self._blocks.block(target)
+        if block is None:
             return None
         # sorted keys bound the scan: a later key past the target means it is not there
-        for _, stored_key, stored_value in stream._iter_records(
-            self._data, *self._seeds.seed(block)
-        ):
+        for _, stored_key, stored_value in stream._iter_records(*block):
             if stored_key == target:
                 return (stored_value[::-1] if self._reverse else stored_value).decode()
             if stored_key > target:
@@ -118,8 +122,9 @@ class _Dictionary(DecodedStrMapping):
         return None
 
     def __iter__(self) -> Iterator[str]:
-        for _, stored_key, _ in stream._iter_records(self._data, self._first):
-            yield (stored_key[::-1] if self._reverse else stored_key).decode()
+        for block in self._blocks.blocks():
+            for _, stored_key, _ in stream._iter_records(*block):
+                yield (stored_key[::-1] if self._reverse else stored_key).decode()
 
     def __len__(self) -> int:
         return self._count
@@ -133,30 +138,33 @@ class _Dictionaries(CachingDictionaryFactory):
 
     def _get_dictionary_uncached(self, lang: str) -> Mapping[str, str]:
         folder = _folder
-        mapped = None if folder is None else lemmafiles.open_mapped(folder, lang)
-        if mapped is not None:
-            return _Dictionary.of(mapped)
+        file = None if folder is None else lemmafiles.open_file(folder, lang)
+        if file is not None:
+            return _Dictionary.of(file)
+        # imported here: only a process that builds a dictionary's index needs numpy
+        from monitor.engine import frontcode
+
         data = _read_decompressed(lang)
         reverse, count, first = stream._read_header(data)
         seeds = frontcode.index(data, first, count)
-        frontcode.release_memory()
+        release_memory()
         if seeds is None:
             return StreamMap(lang)
         if folder is not None:
             try:
-                lemmafiles.write(folder, lang, data, reverse, count, first, seeds)
+                lemmafiles.write(folder, lang, data, reverse, count, seeds)
             except OSError as exc:
                 log.warning(
                     "lemma dictionary kept in memory: cannot write its file",
                     extra={"language": lang, "folder": str(folder), "error": str(exc)},
                 )
             else:
-                mapped = lemmafiles.open_mapped(folder, lang)
-        if mapped is None:
-            return _Dictionary(data, reverse, count, first, seeds)
+                file = lemmafiles.open_file(folder, lang)
+        if file is None:
+            return _Dictionary(_InMemory(data, first, seeds), reverse, count)
         del data, seeds
-        frontcode.release_memory()
-        return _Dictionary.of(mapped)
+        release_memory()
+        return _Dictionary.of(file)
 
 
 @cache

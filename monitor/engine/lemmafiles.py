@@ -1,110 +1,123 @@
-"""Lemma dictionaries kept as files that every process maps into memory, instead of a copy
-of its own in each.
+"""Lemma dictionaries kept as files that every process reads a block at a time, instead of a
+copy of its own in each.
 
 A dictionary opened in memory costs a process its whole decompressed stream and block index
 (20–40 MB for Polish), and every reader holds one of each language it has met. Written once
-to a file (per simplemma version) and mapped read-only, it is one copy in the page cache,
-shared by all the processes that open it (each counts the pages its lookups touched; a
-lookup reads one block of 32 records), and opening it again takes no decompression and no
-indexing. A header naming the format, the simplemma version and the sizes fills the first
-page; the stream follows as it is, so simplemma's record reader reads it unchanged; the
-index comes last.
+to a file (per simplemma version), it is read with `pread`, one block of 32 records per
+lookup: the pages read are in the kernel's page cache, one copy for every process and
+reclaimable, and none of them in a process's own memory. (A read-only mapping shared the
+pages too, but each process then counted most of the file as its own resident memory: the
+kernel maps the cached pages around every fault, 64 KB at a time, so the 2,000 lookups of
+the rules' Polish terms made 30 of its 32 MB resident in every reader.) Opening a file again
+takes no decompression and no indexing: only the group index below is read into memory.
 
-The only module that writes or maps these files. A file that is not exactly what it should be
-(another version or format, cut short) is written again.
+The layout: a header (the format, the simplemma version, the sizes); the blocks, each its
+seed (the key and value before its first record, which front coding needs) and its records
+as simplemma stores them; the groups, each the first keys and offsets of 64 blocks; and the
+group index, each group's first key and offset, which a process keeps (~80 KB for Polish).
+A lookup finds its group in memory, then reads the group (~1.5 KB) and the block (~250 B).
+
+The only module that writes or reads these files. A file that is not exactly what it should
+be (another version or format, cut short) is written again.
 """
 
-import mmap
+import contextlib
 import os
 import struct
 import tempfile
 import time
 from array import array
-from collections.abc import Sequence
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from importlib.metadata import version
+from itertools import accumulate
 from pathlib import Path
+from typing import Protocol
 
-from monitor.engine.frontcode import Seeds
-
-_FORMAT = 1  # in the file's name too: another format is another file, not one to fight over
+_FORMAT = 2  # in the file's name too: another format is another file, not one to fight over
 _MAGIC = f"monitor-lemmas-{_FORMAT}".encode()
-# the first page: the magic, simplemma's version, then reverse, count, first, the stream's
-# length, the blocks, key width, value width and the index's size; the stream starts on the
-# next page and the index on the page after the stream, since a mapping starts on a page
-_HEADER = struct.Struct("<16s32s8q")
-_PAGE = mmap.ALLOCATIONGRANULARITY
+# the magic, simplemma's version, then reverse, count, blocks, groups, where the group index
+# starts and the file's size
+_HEADER = struct.Struct("<16s32s6q")
+_SEED = struct.Struct("<HH")  # a block's seed: its key's and its value's lengths
+_GROUP = 64  # blocks per group
 _STALE = 3600.0  # seconds after which a temporary file is a killed writer's
 
-
-@dataclass(frozen=True, slots=True)
-class Mapped:
-    """One language's dictionary as mapped: its stream and its block index."""
-
-    data: mmap.mmap  # the stream alone (slices are bytes, as simplemma's reader expects)
-    reverse: bool
-    count: int
-    first: int
-    seeds: "MappedSeeds"
+# (bytes, offset of the first record, the key before it, the value before it): what
+# simplemma's record reader resumes from
+Block = tuple[bytes, int, bytes, bytes]
 
 
-class _Firsts(Sequence[bytes]):
-    """Each block's first key, read from the mapped index (for `bisect`)."""
+class Seeds(Protocol):
+    """A dictionary's block index as `frontcode` builds it."""
 
-    __slots__ = ("_index", "_offsets")
+    @property
+    def firsts(self) -> Sequence[bytes]: ...
 
-    def __init__(self, index: mmap.mmap, offsets: memoryview) -> None:
-        self._index, self._offsets = index, offsets
+    @property
+    def starts(self) -> Sequence[int]: ...
 
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def __getitem__(self, block: int) -> bytes:  # type: ignore[override]  # no slices
-        if block < 0:
-            block += len(self)
-        return self._index[self._offsets[block] : self._offsets[block + 1]]
+    def seed(self, block: int) -> tuple[int, bytes, bytes]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class MappedSeeds:
-    """`frontcode.Seeds`, read from the mapped index."""
+class DictionaryFile:
+    """One language's dictionary file, open: its blocks, read on demand."""
 
-    firsts: _Firsts
-    index: mmap.mmap
-    starts: memoryview
-    keys_at: int
-    key_lengths: memoryview
-    key_width: int
-    values_at: int
-    value_lengths: memoryview
-    value_width: int
+    __slots__ = ("_fd", "_index", "_tops", "count", "reverse")
 
-    def seed(self, block: int) -> tuple[int, bytes, bytes]:
-        key_at = self.keys_at + block * self.key_width
-        value_at = self.values_at + block * self.value_width
-        return (
-            self.starts[block],
-            self.index[key_at : key_at + self.key_lengths[block]],
-            self.index[value_at : value_at + self.value_lengths[block]],
-        )
+    def __init__(self, fd: int, reverse: bool, count: int, tops: list[bytes], index: array) -> None:  # type: ignore[type-arg]
+        self._fd, self.reverse, self.count = fd, reverse, count
+        self._tops, self._index = tops, index  # each group's first key; where groups start
+
+    def block(self, key: bytes) -> Block | None:
+        """The block that holds `key` if the dictionary has it (None: it cannot have it)."""
+        group = bisect_right(self._tops, key) - 1
+        if group < 0:
+            return None
+        firsts, bounds = _unpack_group(self._read(self._index[group], self._index[group + 1]))
+        block = bisect_right(firsts, key) - 1  # never -1: a group starts with its first key
+        return _unpack_block(self._read(bounds[block], bounds[block + 1]))
+
+    def blocks(self) -> Iterator[Block]:
+        """Every block, in order."""
+        for group in range(len(self._tops)):
+            _, bounds = _unpack_group(self._read(self._index[group], self._index[group + 1]))
+            for block in range(len(bounds) - 1):
+                yield _unpack_block(self._read(bounds[block], bounds[block + 1]))
+
+    def _read(self, start: int, end: int) -> bytes:
+        data = os.pread(self._fd, end - start, start)
+        if len(data) != end - start:
+            raise ValueError("lemma dictionary file cut short")
+        return data
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # closed already, or never opened
+            os.close(self._fd)
 
 
 def path_of(folder: Path, language: str) -> Path:
     return folder / f"{language}-{version('simplemma')}-{_FORMAT}.lemmas"
 
 
-def open_mapped(folder: Path, language: str) -> Mapped | None:
-    """The language's dictionary file mapped, or None when there is none or it is not
-    exactly what `write` makes for this simplemma version."""
+def open_file(folder: Path, language: str) -> DictionaryFile | None:
+    """The language's dictionary file, open, or None when there is none or it is not exactly
+    what `write` makes for this simplemma version."""
     try:
-        with path_of(folder, language).open("rb") as file:
-            return _map(file.fileno(), os.fstat(file.fileno()).st_size)
-    except (OSError, ValueError, struct.error):
+        fd = os.open(path_of(folder, language), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
         return None
+    try:
+        opened = _open(fd)
+    except (OSError, ValueError, struct.error, IndexError):
+        opened = None
+    if opened is None:
+        os.close(fd)
+    return opened
 
 
 def write(
-    folder: Path, language: str, data: bytes, reverse: bool, count: int, first: int, seeds: Seeds
+    folder: Path, language: str, data: bytes, reverse: bool, count: int, seeds: Seeds
 ) -> None:
     """Write the dictionary's file, atomically: a process opening it meanwhile sees the old
     file or none, and two writers at once both write whole files.
@@ -114,33 +127,87 @@ def write(
     """
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale(folder, language)
-    blocks = len(seeds.firsts)
-    layout = _Layout(blocks, seeds.key_width, seeds.value_width)
-    offsets = array("q", [layout.firsts_at])
-    for key in seeds.firsts:
-        offsets.append(offsets[-1] + len(key))
-    index = [
-        offsets.tobytes(),
-        array("q", seeds.starts).tobytes(),
-        array("q", seeds.key_lengths).tobytes(),
-        array("q", seeds.value_lengths).tobytes(),
-        seeds.keys,
-        seeds.values,
-        *seeds.firsts,
-    ]
-    fields = (reverse, count, first, len(data), blocks, seeds.key_width, seeds.value_width)
-    header = _HEADER.pack(_MAGIC, version("simplemma").encode(), *fields, offsets[-1])
-    pages = (header, b"\0" * (_PAGE - len(header)), data, b"\0" * (-len(data) % _PAGE))
+    blocks, groups, index, tops = [], [], array("q"), []
+    at = _HEADER.size
+    starts = [*seeds.starts, len(data)]
+    for b in range(len(seeds.firsts)):
+        start, key, value = seeds.seed(b)
+        blocks.append(_SEED.pack(len(key), len(value)) + key + value + data[start : starts[b + 1]])
+    bounds = array("q", accumulate((len(b) for b in blocks), initial=at))
+    at = bounds[-1]
+    for g in range(0, len(blocks), _GROUP):
+        firsts = seeds.firsts[g : g + _GROUP]
+        groups.append(_pack_group(firsts, bounds[g : g + len(firsts) + 1]))
+        index.append(at)
+        tops.append(firsts[0])
+        at += len(groups[-1])
+    index.append(at)
+    top = _pack_group(tops, index)
+    header = _HEADER.pack(
+        _MAGIC, version("simplemma").encode(), reverse, count, len(blocks), len(groups), at,
+        at + len(top),
+    )  # fmt: skip
     with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{language}-", delete=False) as file:
         try:
             os.fchmod(file.fileno(), 0o644)  # what the library ships: anyone may read it
-            file.writelines((*pages, *index))
+            file.writelines((header, *blocks, *groups, top))
             file.flush()
             os.fsync(file.fileno())  # a file renamed in place is whole, even after a crash
         except BaseException:
             os.unlink(file.name)
             raise
     os.replace(file.name, path_of(folder, language))
+
+
+def _pack_group(firsts: Sequence[bytes], bounds: array) -> bytes:  # type: ignore[type-arg]
+    """n first keys and the n + 1 offsets around what they start: n, the offsets, the keys'
+    lengths, the keys."""
+    return b"".join(
+        (
+            struct.pack("<I", len(firsts)),
+            bounds.tobytes(),
+            array("H", map(len, firsts)).tobytes(),
+            *firsts,
+        )
+    )
+
+
+def _unpack_group(data: bytes) -> tuple[list[bytes], array]:  # type: ignore[type-arg]
+    (n,) = struct.unpack_from("<I", data)
+    bounds, lengths = array("q"), array("H")
+    bounds.frombytes(data[4 : 4 + 8 * (n + 1)])
+    lengths.frombytes(data[4 + 8 * (n + 1) : 4 + 10 * n + 8])
+    ends = list(accumulate(lengths, initial=4 + 10 * n + 8))
+    if ends[-1] != len(data):
+        raise ValueError("lemma dictionary group damaged")
+    return [data[ends[i] : ends[i + 1]] for i in range(n)], bounds
+
+
+def _unpack_block(data: bytes) -> Block:
+    key_length, value_length = _SEED.unpack_from(data)
+    key_end = _SEED.size + key_length
+    value_end = key_end + value_length
+    return data, value_end, data[_SEED.size : key_end], data[key_end:value_end]
+
+
+def _open(fd: int) -> DictionaryFile | None:
+    size = os.fstat(fd).st_size
+    head = os.pread(fd, _HEADER.size, 0)
+    magic, library, reverse, count, blocks, groups, index_at, end = _HEADER.unpack(head)
+    if (
+        magic != _MAGIC
+        or library.rstrip(b"\0").decode() != version("simplemma")
+        or end != size
+        or not _HEADER.size <= index_at < size
+    ):
+        return None
+    tops, index = _unpack_group(os.pread(fd, size - index_at, index_at))
+    if len(tops) != groups or index[0] < _HEADER.size or index[-1] != index_at:
+        return None
+    if -(-blocks // _GROUP) != groups:
+        return None
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # a lookup reads one block: no readahead
+    return DictionaryFile(fd, bool(reverse), count, tops, index)
 
 
 def _remove_stale(folder: Path, language: str) -> None:
@@ -151,74 +218,3 @@ def _remove_stale(folder: Path, language: str) -> None:
                 stale.unlink()
         except OSError:  # gone already, or not ours to remove: harmless either way
             continue
-
-
-@dataclass(frozen=True, slots=True)
-class _Layout:
-    """Where each part of the index starts, from the start of the index."""
-
-    blocks: int
-    key_width: int
-    value_width: int
-
-    @property
-    def starts_at(self) -> int:
-        return 8 * (self.blocks + 1)  # after the first keys' offsets
-
-    @property
-    def key_lengths_at(self) -> int:
-        return self.starts_at + 8 * self.blocks
-
-    @property
-    def value_lengths_at(self) -> int:
-        return self.key_lengths_at + 8 * self.blocks
-
-    @property
-    def keys_at(self) -> int:
-        return self.value_lengths_at + 8 * self.blocks
-
-    @property
-    def values_at(self) -> int:
-        return self.keys_at + self.blocks * self.key_width
-
-    @property
-    def firsts_at(self) -> int:
-        return self.values_at + self.blocks * self.value_width
-
-
-def _map(fd: int, size: int) -> Mapped | None:
-    with mmap.mmap(fd, _PAGE, access=mmap.ACCESS_READ) as head:
-        magic, library, *fields, index_size = _HEADER.unpack_from(head, 0)
-    reverse, count, first, length, blocks, key_width, value_width = fields
-    index_at = _PAGE + length + (-length % _PAGE)
-    if (
-        magic != _MAGIC
-        or library.rstrip(b"\0").decode() != version("simplemma")
-        or size != index_at + index_size
-    ):
-        return None
-    layout = _Layout(blocks, key_width, value_width)
-    index = mmap.mmap(fd, index_size, access=mmap.ACCESS_READ, offset=index_at)
-    view = memoryview(index)
-
-    def longs(at: int, n: int) -> memoryview:
-        return view[at : at + 8 * n].cast("q")
-
-    offsets = longs(0, blocks + 1)
-    if offsets[0] != layout.firsts_at or offsets[-1] != index_size:
-        return None
-    seeds = MappedSeeds(
-        firsts=_Firsts(index, offsets),
-        index=index,
-        starts=longs(layout.starts_at, blocks),
-        keys_at=layout.keys_at,
-        key_lengths=longs(layout.key_lengths_at, blocks),
-        key_width=key_width,
-        values_at=layout.values_at,
-        value_lengths=longs(layout.value_lengths_at, blocks),
-        value_width=value_width,
-    )
-    data = mmap.mmap(fd, length, access=mmap.ACCESS_READ, offset=_PAGE)
-    for mapping in (data, index):
-        mapping.madvise(mmap.MADV_RANDOM)
-    return Mapped(data, bool(reverse), count, first, seeds)

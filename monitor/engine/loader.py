@@ -14,6 +14,7 @@ from typing import Any
 from monitor import validation, yamlpos
 from monitor.engine.cldr import release_locale_data
 from monitor.engine.condition import ConditionParser, actor_refs, close_match, vocab_refs
+from monitor.engine.heap import release_memory
 from monitor.engine.languages import Languages, check_languages, lemma_tables
 from monitor.engine.lexicon import Lexicon, fold
 from monitor.engine.ruleset import Actor, Example, Implied, Rule, RuleSet
@@ -63,8 +64,9 @@ def load_ruleset(rules_dir: Path, seeds_dir: Path) -> RuleSet:
     if loader.problems:
         raise RuleError(sorted(loader.problems, key=_order))
     terms = [*actor_terms((a.spec for a in actors), languages), *vocab_terms(v.spec for v in vocab)]
-    release_locale_data()  # the country names are in the terms; the automata reuse the room
+    release_locale_data()  # the country names are in the terms
     lexicon = Lexicon(terms, lemma_tables(languages.values(), fold))
+    release_memory()  # what the files' parsing left free, handed back
     live = [r for r, loaded in zip(compiled, rules, strict=True) if r and loaded.spec.enabled]
     rule_tuple = tuple(replace(r, order=i) for i, r in enumerate(live))
     everything = "".join(sorted(r.version for r in rule_tuple)) + repr(watches)
