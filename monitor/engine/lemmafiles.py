@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from importlib.metadata import version
 from itertools import accumulate
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 _FORMAT = 2  # in the file's name too: another format is another file, not one to fight over
 _MAGIC = f"monitor-lemmas-{_FORMAT}".encode()
@@ -127,36 +127,39 @@ def write(
     """
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale(folder, language)
-    blocks, groups, index, tops = [], [], array("q"), []
-    at = _HEADER.size
-    starts = [*seeds.starts, len(data)]
-    for b in range(len(seeds.firsts)):
-        start, key, value = seeds.seed(b)
-        blocks.append(_SEED.pack(len(key), len(value)) + key + value + data[start : starts[b + 1]])
-    bounds = array("q", accumulate((len(b) for b in blocks), initial=at))
-    at = bounds[-1]
-    for g in range(0, len(blocks), _GROUP):
-        firsts = seeds.firsts[g : g + _GROUP]
-        groups.append(_pack_group(firsts, bounds[g : g + len(firsts) + 1]))
-        index.append(at)
-        tops.append(firsts[0])
-        at += len(groups[-1])
-    index.append(at)
-    top = _pack_group(tops, index)
-    header = _HEADER.pack(
-        _MAGIC, version("simplemma").encode(), reverse, count, len(blocks), len(groups), at,
-        at + len(top),
-    )  # fmt: skip
     with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{language}-", delete=False) as file:
         try:
             os.fchmod(file.fileno(), 0o644)  # what the library ships: anyone may read it
-            file.writelines((header, *blocks, *groups, top))
+            _write_parts(file, data, reverse, count, seeds)
             file.flush()
             os.fsync(file.fileno())  # a file renamed in place is whole, even after a crash
         except BaseException:
             os.unlink(file.name)
             raise
     os.replace(file.name, path_of(folder, language))
+
+
+def _write_parts(file: IO[bytes], data: bytes, reverse: bool, count: int, seeds: Seeds) -> None:
+    """The header, then each block as it is made (a copy of the whole stream at once would
+    double what building a dictionary costs), the groups and their index."""
+    file.write(b"\0" * _HEADER.size)  # the header, once the sizes are known
+    bounds, starts = array("q", [_HEADER.size]), [*seeds.starts, len(data)]
+    for b in range(len(seeds.firsts)):
+        start, key, value = seeds.seed(b)
+        bounds.append(
+            bounds[-1]
+            + file.write(_SEED.pack(len(key), len(value)) + key + value)
+            + file.write(data[start : starts[b + 1]])
+        )
+    index, tops = array("q", [bounds[-1]]), []
+    for g in range(0, len(seeds.firsts), _GROUP):
+        firsts = seeds.firsts[g : g + _GROUP]
+        index.append(index[-1] + file.write(_pack_group(firsts, bounds[g : g + len(firsts) + 1])))
+        tops.append(firsts[0])
+    end = index[-1] + file.write(_pack_group(tops, index))
+    sizes = (count, len(seeds.firsts), len(tops), index[-1], end)
+    file.seek(0)
+    file.write(_HEADER.pack(_MAGIC, version("simplemma").encode(), reverse, *sizes))
 
 
 def _pack_group(firsts: Sequence[bytes], bounds: array) -> bytes:  # type: ignore[type-arg]
