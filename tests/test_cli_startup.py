@@ -1,7 +1,7 @@
 """What the `monitor` command loads before it answers: a listing command needs the store and
 the settings, never the engine, the notifiers, the scheduler or Alembic (the engine alone is
 ~0.3 s of imports; bench/README.md, "Listing commands", has the timings); a poll's own
-process leaves the parsers and the language model to its readers (~20 MB it does not hold)."""
+process leaves the parsers and the language model to its readers (~11 MB it does not hold)."""
 
 import json
 import subprocess
