@@ -90,6 +90,29 @@ def test_a_damaged_file_is_written_again(
     _same_answers(again, reference)
 
 
+def test_a_file_damaged_after_its_check_answers_missing_and_says_so_once(
+    tmp_path: Path, reference: lemma._Dictionary, caplog: pytest.LogCaptureFixture
+) -> None:
+    _opened(tmp_path)
+    path = lemmafiles.path_of(tmp_path, LANGUAGE)
+    whole = bytearray(path.read_bytes())
+    # the blocks of the file's first half become garbage; its header and indexes stay whole
+    whole[1000 : len(whole) // 2] = os.urandom(len(whole) // 2 - 1000)
+    path.write_bytes(bytes(whole))
+    keys = list(reference)[::97]
+
+    with caplog.at_level(logging.ERROR, logger="monitor.engine.lemma"):
+        damaged = _opened(tmp_path)
+        answers = [damaged._lookup(k) for k in keys]  # never raises
+
+    expected = [reference._lookup(k) for k in keys]
+    half = len(keys) // 2
+    assert answers[-half // 2 :] == expected[-half // 2 :]  # the whole half answers as before
+    assert answers != expected  # the damaged half cannot
+    [record] = [r for r in caplog.records if "damaged" in r.getMessage()]
+    assert record.path == str(path)  # type: ignore[attr-defined]
+
+
 def test_a_killed_writers_temporary_file_is_removed_and_a_live_ones_is_not(
     tmp_path: Path,
 ) -> None:

@@ -15,6 +15,7 @@ and lets a language without a simplemma dictionary inflect from data alone.
 
 import logging
 import re
+import struct
 import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
@@ -95,12 +96,13 @@ class _Dictionary(DecodedStrMapping):
     """One language's dictionary: simplemma's records, looked up exactly as its `StreamMap`
     does, from the block that holds a key (in this process, or read from its file)."""
 
-    __slots__ = ("_blocks", "_count", "_reverse")
+    __slots__ = ("_blocks", "_count", "_damaged", "_reverse")
 
     def __init__(
         self, blocks: _InMemory | lemmafiles.DictionaryFile, reverse: bool, count: int
     ) -> None:
         self._blocks, self._reverse, self._count = blocks, reverse, count
+        self._damaged = False
 
     @classmethod
     def of(cls, file: lemmafiles.DictionaryFile) -> "_Dictionary":
@@ -110,6 +112,21 @@ class _Dictionary(DecodedStrMapping):
         target = key.encode()
         if self._reverse:
             target = target[::-1]
+        try:
+            return self._find(target)
+        except (ValueError, IndexError, struct.error, OSError) as exc:
+            # a file damaged after it was checked (a disk error): the word is taken as
+            # missing, so matching goes on with its written form, and the log says so once
+            if not self._damaged:
+                self._damaged = True
+                log.error(
+                    "lemma dictionary file damaged: its words are taken as not in it; remove"
+                    " the file to have it written again",
+                    extra={"path": str(getattr(self._blocks, "path", "")), "error": str(exc)},
+                )
+            return None
+
+    def _find(self, target: bytes) -> str | None:
         block = self._blocks.block(target)
         if block is None:
             return None

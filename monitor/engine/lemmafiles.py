@@ -18,7 +18,8 @@ group index, each group's first key and offset, which a process keeps (~80 KB fo
 A lookup finds its group in memory, then reads the group (~1.5 KB) and the block (~250 B).
 
 The only module that writes or reads these files. A file that is not exactly what it should
-be (another version or format, cut short) is written again.
+be (another version or format, cut short) is written again; every block and group carries
+its CRC-32, so one damaged later (a disk error) is told at the lookup, never read as words.
 """
 
 import contextlib
@@ -26,6 +27,7 @@ import os
 import struct
 import tempfile
 import time
+import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
@@ -34,12 +36,13 @@ from itertools import accumulate
 from pathlib import Path
 from typing import IO, Protocol
 
-_FORMAT = 2  # in the file's name too: another format is another file, not one to fight over
+_FORMAT = 3  # in the file's name too: another format is another file, not one to fight over
 _MAGIC = f"monitor-lemmas-{_FORMAT}".encode()
 # the magic, simplemma's version, then reverse, count, blocks, groups, where the group index
 # starts and the file's size
 _HEADER = struct.Struct("<16s32s6q")
 _SEED = struct.Struct("<HH")  # a block's seed: its key's and its value's lengths
+_CHECK = struct.Struct("<I")  # the CRC-32 that opens every block and group: damage is told
 _GROUP = 64  # blocks per group
 _STALE = 3600.0  # seconds after which a temporary file is a killed writer's
 
@@ -63,10 +66,18 @@ class Seeds(Protocol):
 class DictionaryFile:
     """One language's dictionary file, open: its blocks, read on demand."""
 
-    __slots__ = ("_fd", "_index", "_tops", "count", "reverse")
+    __slots__ = ("_fd", "_index", "_tops", "count", "path", "reverse")
 
-    def __init__(self, fd: int, reverse: bool, count: int, tops: list[bytes], index: array) -> None:  # type: ignore[type-arg]
-        self._fd, self.reverse, self.count = fd, reverse, count
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        reverse: bool,
+        count: int,
+        tops: list[bytes],
+        index: array,  # type: ignore[type-arg]
+    ) -> None:
+        self.path, self._fd, self.reverse, self.count = path, fd, reverse, count
         self._tops, self._index = tops, index  # each group's first key; where groups start
 
     def block(self, key: bytes) -> Block | None:
@@ -89,7 +100,7 @@ class DictionaryFile:
         data = os.pread(self._fd, end - start, start)
         if len(data) != end - start:
             raise ValueError("lemma dictionary file cut short")
-        return data
+        return _unsealed(data)
 
     def __del__(self) -> None:
         with contextlib.suppress(OSError, AttributeError):  # closed already, or never opened
@@ -103,12 +114,13 @@ def path_of(folder: Path, language: str) -> Path:
 def open_file(folder: Path, language: str) -> DictionaryFile | None:
     """The language's dictionary file, open, or None when there is none or it is not exactly
     what `write` makes for this simplemma version."""
+    path = path_of(folder, language)
     try:
-        fd = os.open(path_of(folder, language), os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        opened = _open(fd)
+        opened = _open(path, fd)
     except (OSError, ValueError, struct.error, IndexError):
         opened = None
     if opened is None:
@@ -146,20 +158,29 @@ def _write_parts(file: IO[bytes], data: bytes, reverse: bool, count: int, seeds:
     bounds, starts = array("q", [_HEADER.size]), [*seeds.starts, len(data)]
     for b in range(len(seeds.firsts)):
         start, key, value = seeds.seed(b)
-        bounds.append(
-            bounds[-1]
-            + file.write(_SEED.pack(len(key), len(value)) + key + value)
-            + file.write(data[start : starts[b + 1]])
-        )
+        block = _SEED.pack(len(key), len(value)) + key + value + data[start : starts[b + 1]]
+        bounds.append(bounds[-1] + file.write(_sealed(block)))
     index, tops = array("q", [bounds[-1]]), []
     for g in range(0, len(seeds.firsts), _GROUP):
         firsts = seeds.firsts[g : g + _GROUP]
-        index.append(index[-1] + file.write(_pack_group(firsts, bounds[g : g + len(firsts) + 1])))
+        group = _pack_group(firsts, bounds[g : g + len(firsts) + 1])
+        index.append(index[-1] + file.write(_sealed(group)))
         tops.append(firsts[0])
-    end = index[-1] + file.write(_pack_group(tops, index))
+    end = index[-1] + file.write(_sealed(_pack_group(tops, index)))
     sizes = (count, len(seeds.firsts), len(tops), index[-1], end)
     file.seek(0)
     file.write(_HEADER.pack(_MAGIC, version("simplemma").encode(), reverse, *sizes))
+
+
+def _sealed(part: bytes) -> bytes:
+    return _CHECK.pack(zlib.crc32(part)) + part
+
+
+def _unsealed(data: bytes) -> bytes:
+    part = data[_CHECK.size :]
+    if len(data) < _CHECK.size or _CHECK.unpack_from(data)[0] != zlib.crc32(part):
+        raise ValueError("lemma dictionary file damaged")
+    return part
 
 
 def _pack_group(firsts: Sequence[bytes], bounds: array) -> bytes:  # type: ignore[type-arg]
@@ -193,7 +214,7 @@ def _unpack_block(data: bytes) -> Block:
     return data, value_end, data[_SEED.size : key_end], data[key_end:value_end]
 
 
-def _open(fd: int) -> DictionaryFile | None:
+def _open(path: Path, fd: int) -> DictionaryFile | None:
     size = os.fstat(fd).st_size
     head = os.pread(fd, _HEADER.size, 0)
     magic, library, reverse, count, blocks, groups, index_at, end = _HEADER.unpack(head)
@@ -204,13 +225,14 @@ def _open(fd: int) -> DictionaryFile | None:
         or not _HEADER.size <= index_at < size
     ):
         return None
-    tops, index = _unpack_group(os.pread(fd, size - index_at, index_at))
+    tops, index = _unpack_group(_unsealed(os.pread(fd, size - index_at, index_at)))
     if len(tops) != groups or index[0] < _HEADER.size or index[-1] != index_at:
         return None
     if -(-blocks // _GROUP) != groups:
         return None
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # a lookup reads one block: no readahead
-    return DictionaryFile(fd, bool(reverse), count, tops, index)
+    if hasattr(os, "posix_fadvise"):  # not on macOS
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # a lookup reads a block: no readahead
+    return DictionaryFile(path, fd, bool(reverse), count, tops, index)
 
 
 def _remove_stale(folder: Path, language: str) -> None:
