@@ -37,7 +37,7 @@ import numpy.typing as npt
 BLOCK = 32  # records per block: simplemma's choice, so its seeds and ours are the same
 _SAME_AS_PREV = 254
 _LITERAL_VALUE = 255
-_LANES = 1 << 18  # runs parsed side by side at once (bounds the temporary arrays)
+_LANES = 1 << 16  # runs parsed side by side at once (bounds the temporary arrays)
 _CHUNK = 1 << 13  # blocks gathered at once (likewise)
 _BYTES = 1 << 22  # bytes searched for flags at once (likewise)
 
@@ -81,13 +81,14 @@ def index(data: bytes, first: int, count: int) -> Seeds | None:
 def _record_starts(a: _Bytes, first: int, count: int) -> _Ints | None:
     """The offset of every record, in order, or None unless they tile the stream exactly."""
     n = len(a)
-    flags = np.concatenate(
-        [
-            (np.flatnonzero(a[lo : lo + _BYTES] == _SAME_AS_PREV) + lo).astype(np.int32)
-            for lo in range(first, n, _BYTES)
-        ]
-        or [np.zeros(0, np.int32)]
-    )
+    # counted first, then filled in place: a list of the pieces joined would hold them twice
+    pieces = range(first, n, _BYTES)
+    sizes = [int(np.count_nonzero(a[lo : lo + _BYTES] == _SAME_AS_PREV)) for lo in pieces]
+    flags = np.empty(sum(sizes), dtype=np.int32)
+    filled = 0
+    for lo, size in zip(pieces, sizes, strict=True):
+        flags[filled : filled + size] = np.flatnonzero(a[lo : lo + _BYTES] == _SAME_AS_PREV) + lo
+        filled += size
     starts = np.empty(count, dtype=np.int32)
     done = 0
     runs = len(flags) + (0 if len(flags) and flags[-1] == n - 1 else 1)
@@ -146,15 +147,18 @@ def _seeds(a: _Bytes, starts: _Ints) -> Seeds | None:
         facts.add(a, starts, lo, min(lo + _CHUNK, blocks))
     # (each array is dropped as soon as it is used: a dictionary's arrays add up to tens of MB)
     keys = _carry(facts.last, facts.last_low)  # the last key of each block
+    del facts.last
     previous = np.vstack((np.zeros((1, width), np.uint8), keys[:-1]))  # the key before it
     del keys
     columns = np.arange(width)[None, :]
     first_keys = np.where(columns >= facts.first_shared[:, None], facts.first, previous)
+    del facts.first
     raw = first_keys.tobytes()
     del first_keys
     firsts = [raw[b * width : b * width + n] for b, n in enumerate(facts.first_length.tolist())]
     del raw
     own_keys = np.where(columns >= facts.own_low[:, None], facts.own, previous)
+    del facts.own
     values, value_lengths = _values(a, starts, own_keys, facts)
     del own_keys
     value_width = values.shape[1]
