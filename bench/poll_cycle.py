@@ -891,7 +891,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each approach")
     parser.add_argument("--workers", type=int, default=0, help="poll workers (default: config's)")
     parser.add_argument(
-        "--readers", type=int, default=0, help="reader processes (default: config's, one per CPU)"
+        "--readers",
+        type=int,
+        default=0,
+        help="reader processes (default: config's, one per CPU but one)",
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     parser.add_argument(

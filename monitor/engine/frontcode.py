@@ -81,14 +81,13 @@ def index(data: bytes, first: int, count: int) -> Seeds | None:
 def _record_starts(a: _Bytes, first: int, count: int) -> _Ints | None:
     """The offset of every record, in order, or None unless they tile the stream exactly."""
     n = len(a)
-    # counted first, then filled in place: a list of the pieces joined would hold them twice
-    pieces = range(first, n, _BYTES)
-    sizes = [int(np.count_nonzero(a[lo : lo + _BYTES] == _SAME_AS_PREV)) for lo in pieces]
-    flags = np.empty(sum(sizes), dtype=np.int32)
-    filled = 0
-    for lo, size in zip(pieces, sizes, strict=True):
-        flags[filled : filled + size] = np.flatnonzero(a[lo : lo + _BYTES] == _SAME_AS_PREV) + lo
-        filled += size
+    flags = np.concatenate(
+        [
+            (np.flatnonzero(a[lo : lo + _BYTES] == _SAME_AS_PREV) + lo).astype(np.int32)
+            for lo in range(first, n, _BYTES)
+        ]
+        or [np.zeros(0, np.int32)]
+    )
     starts = np.empty(count, dtype=np.int32)
     done = 0
     runs = len(flags) + (0 if len(flags) and flags[-1] == n - 1 else 1)

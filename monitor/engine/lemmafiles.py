@@ -85,16 +85,20 @@ class DictionaryFile:
         group = bisect_right(self._tops, key) - 1
         if group < 0:
             return None
-        firsts, bounds = _unpack_group(self._read(self._index[group], self._index[group + 1]))
+        firsts, bounds = self._group(group)
         block = bisect_right(firsts, key) - 1  # never -1: a group starts with its first key
         return _unpack_block(self._read(bounds[block], bounds[block + 1]))
 
     def blocks(self) -> Iterator[Block]:
         """Every block, in order."""
         for group in range(len(self._tops)):
-            _, bounds = _unpack_group(self._read(self._index[group], self._index[group + 1]))
+            _, bounds = self._group(group)
             for block in range(len(bounds) - 1):
                 yield _unpack_block(self._read(bounds[block], bounds[block + 1]))
+
+    def _group(self, group: int) -> tuple[list[bytes], array]:  # type: ignore[type-arg]
+        """The group's blocks' first keys, and the offsets around its blocks."""
+        return _unpack_group(self._read(self._index[group], self._index[group + 1]))
 
     def _read(self, start: int, end: int) -> bytes:
         data = os.pread(self._fd, end - start, start)
