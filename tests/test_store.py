@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import MetaData, Table, inspect, text
+from sqlalchemy import MetaData, Table, event, inspect, text
 from sqlmodel import SQLModel, col, select
 
 from monitor import store
@@ -205,6 +205,32 @@ def test_concurrent_claimers_never_share_a_feed(db: Database) -> None:
 
     everything = [n for names in claimed.values() for n in names]
     assert sorted(everything) == sorted(f"f{i}" for i in range(60))  # each exactly once
+
+
+def test_a_feed_polled_by_another_daemon_between_read_and_lease_is_not_leased_again(
+    db: Database,
+) -> None:
+    store.sync_feeds(db, feeds("a"), NOW)
+    other = Database(db.url)  # the other daemon: its own engine, connections and lock
+    polled: list[list[str]] = []
+
+    def poll_elsewhere(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        # after this claimer read its candidates, before it leases them: the other daemon
+        # leases the feed, polls it and releases it, due again only in 15 minutes
+        if statement.lstrip().upper().startswith("UPDATE FEED") and not polled:
+            states = store.claim_due_feeds(other, "other", NOW, LEASE, 1)
+            polled.append([s.name for s in states])
+            store.save_poll(other, ok_result(states[0].id, (item("k1"),)), "other", StoryFiling())
+
+    event.listen(db.engine, "before_cursor_execute", poll_elsewhere)
+    try:
+        late = store.claim_due_feeds(db, "late", NOW, LEASE, 1)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", poll_elsewhere)
+        other.dispose()
+
+    assert polled == [["a"]]
+    assert late == []  # not polled a second time
 
 
 def test_saving_a_poll_twice_stores_each_item_once(db: Database) -> None:

@@ -117,21 +117,21 @@ def claim_due_feeds(
     those feeds are leased whether due or not (`monitor poll`).
 
     Candidates are read first, then leased with one UPDATE … WHERE id IN (…) that checks
-    the lease again (FOR UPDATE SKIP LOCKED on PostgreSQL), so two daemons never lease the
-    same feed; on SQLite the statement holds the write lock.
+    everything that made them candidates again (FOR UPDATE SKIP LOCKED on PostgreSQL), so
+    two daemons never lease the same feed, nor one that the other polled in between; on
+    SQLite the statement holds the write lock.
     """
     if limit <= 0:
         return []
-    candidates = select(FeedRow.id, FeedRow.host).where(
+    # what makes a feed leasable, checked when candidates are read and again as they are
+    # leased: a feed another daemon leased, polled and released in between is no longer due
+    leasable = (
         col(FeedRow.active),
         FeedRow.status != "gone",
         or_(col(FeedRow.lease_until).is_(None), col(FeedRow.lease_until) < now),
+        col(FeedRow.name).in_(names) if names is not None else FeedRow.next_poll_at <= now,
     )
-    candidates = (
-        candidates.where(col(FeedRow.name).in_(names))
-        if names is not None
-        else candidates.where(FeedRow.next_poll_at <= now)
-    )
+    candidates = select(FeedRow.id, FeedRow.host).where(*leasable)
     if hosts is not None and (full := hosts.full()):
         candidates = candidates.where(col(FeedRow.host).not_in(full))
     # a few more than wanted, so that hosts at their limit do not leave workers idle
@@ -141,10 +141,7 @@ def claim_due_feeds(
         picked = _spread(list(session.execute(candidates)), limit, hosts)
         if not picked:
             return []
-        due = select(FeedRow.id).where(
-            col(FeedRow.id).in_(picked),
-            or_(col(FeedRow.lease_until).is_(None), col(FeedRow.lease_until) < now),
-        )
+        due = select(FeedRow.id).where(col(FeedRow.id).in_(picked), *leasable)
         statement = db.lease(FeedRow, due, owner, now + lease).returning(FeedRow)
         rows = session.execute(statement.execution_options(synchronize_session=False))
         claimed = [_state(row) for row in rows.scalars()]
